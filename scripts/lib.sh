@@ -1,0 +1,33 @@
+# Shared by the scripts: where the cached kernel lives and how it is keyed.
+# Sourced, not run.
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cache_root=${DAXLEASE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/daxlease}
+source_tarball=/usr/src/linux-source-6.12.tar.xz
+kernel_config=${DAXLEASE_KCONFIG:-$top/scripts/config/test.config}
+
+log() { printf '[daxlease] %s\n' "$*" >&2; }
+die() { printf '[daxlease] error: %s\n' "$*" >&2; exit 1; }
+
+# The hook patches named by hooks/series, in order.
+hook_patches() {
+	local p
+	sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$top/hooks/series" | while read -r p; do
+		echo "$top/hooks/$p"
+	done
+}
+
+# Key of a kernel build: source package version + series + patches + config.
+kernel_key() {
+	local version
+	version=$(dpkg-query -W -f='${Version}' linux-source-6.12) ||
+		die "linux-source-6.12 is not installed (run scripts/install-deps)"
+	{
+		echo "$version"
+		cat "$top/hooks/series"
+		hook_patches | xargs -r cat
+		cat "$kernel_config"
+	} | sha256sum | cut -c1-16 | sed "s/^/$version-/"
+}
+
+kernel_dir() { echo "$cache_root/kernel-$(kernel_key)"; }

@@ -1,0 +1,78 @@
+/* Kernel module state: see kmod.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "kmod.h"
+#include "tap.h"
+
+bool module_loaded(const char *name)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "/sys/module/%s", name);
+	return access(path, F_OK) == 0;
+}
+
+int module_unload(const char *name)
+{
+	/* O_NONBLOCK: fail with EWOULDBLOCK if in use rather than wait. */
+	return syscall(SYS_delete_module, name, O_NONBLOCK) ? -1 : 0;
+}
+
+int module_load(const char *path)
+{
+	int fd, ret, err;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ret = syscall(SYS_finit_module, fd, "", 0);
+	err = errno;
+	close(fd);
+	errno = err;
+	return ret ? -1 : 0;
+}
+
+int module_stock_begin(const char *name, bool *was_loaded)
+{
+	*was_loaded = module_loaded(name);
+	if (!*was_loaded)
+		return 0;
+	if (module_unload(name)) {
+		diag("unloading %s: %s", name, errno_name(errno));
+		return -1;
+	}
+	if (module_loaded(name)) {
+		diag("%s still in /sys/module after unloading", name);
+		return -1;
+	}
+	diag("unloaded %s, will reload it at the end", name);
+	return 0;
+}
+
+int module_restore(const char *name, const char *path, bool was_loaded)
+{
+	bool loaded = module_loaded(name);
+
+	if (loaded == was_loaded)
+		return 0;
+	if (loaded) {
+		if (!module_unload(name))
+			return 0;
+		diag("unloading %s: %s", name, errno_name(errno));
+		return -1;
+	}
+	if (!path) {
+		diag("cannot reload %s: DAXLEASE_MODULE is not set", name);
+		return -1;
+	}
+	if (module_load(path)) {
+		diag("loading %s: %s", path, errno_name(errno));
+		return -1;
+	}
+	return 0;
+}

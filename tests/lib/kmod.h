@@ -1,0 +1,32 @@
+/* Kernel module state through raw syscalls (no kmod/libkmod dependency). */
+#ifndef DAXLEASE_KMOD_H
+#define DAXLEASE_KMOD_H
+
+#include <stdbool.h>
+
+#define DAXLEASE_MODULE_NAME "daxlease"
+
+/* True if /sys/module/@name exists. */
+bool module_loaded(const char *name);
+
+/* delete_module(@name, O_NONBLOCK): 0, or -1 with errno set. */
+int module_unload(const char *name);
+
+/* finit_module() of the .ko at @path, no parameters: 0, or -1 with errno. */
+int module_load(const char *path);
+
+/*
+ * For tests of stock-kernel behaviour: unload @name if it is loaded and
+ * record in *@was_loaded whether it was. 0 once @name is not loaded, -1
+ * (with a diag) otherwise.
+ */
+int module_stock_begin(const char *name, bool *was_loaded);
+
+/*
+ * Bring @name back to the state module_stock_begin() found: reload it from
+ * @path if it was loaded, unload it if it was not. 0 on success, -1 with a
+ * diag otherwise (e.g. it was loaded but @path is NULL).
+ */
+int module_restore(const char *name, const char *path, bool was_loaded);
+
+#endif

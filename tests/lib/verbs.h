@@ -1,0 +1,50 @@
+/*
+ * libibverbs helpers: one device, PD and CQ, and RC QPs connected to each
+ * other on that device (loopback over soft-RoCE, RoCE v2).
+ */
+#ifndef DAXLEASE_VERBS_H
+#define DAXLEASE_VERBS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <infiniband/verbs.h>
+
+#define VERBS_PORT		1
+#define VERBS_WC_TIMEOUT_MS	10000
+
+struct verbs {
+	struct ibv_context *ctx;
+	struct ibv_pd *pd;
+	struct ibv_cq *cq;	/* send and receive CQ of every QP */
+	int gid_index;		/* source GID, also the loopback destination */
+	union ibv_gid gid;
+};
+
+/* Open device @name (NULL: fail), alloc PD and CQ, pick the GID. 0 or -1. */
+int verbs_open(struct verbs *v, const char *name);
+
+/* Undo verbs_open(), also a partial one. 0, or -1 if a step failed. */
+int verbs_close(struct verbs *v);
+
+/* An RC QP on @v's PD and CQ, in RESET state; NULL with a diag on error. */
+struct ibv_qp *verbs_create_qp(struct verbs *v);
+
+/* Move @qp through INIT, RTR and RTS towards @dest_qpn on our own GID. */
+int verbs_connect_qp(struct verbs *v, struct ibv_qp *qp, uint32_t dest_qpn);
+
+/* Create qp[0] and qp[1] connected to each other; on error neither exists. */
+int verbs_create_pair(struct verbs *v, struct ibv_qp *qp[2]);
+
+/* Destroy the QPs of a pair that exist; 0, or -1 if a destroy failed. */
+int verbs_destroy_pair(struct ibv_qp *qp[2]);
+
+/*
+ * RDMA WRITE @len bytes at @off in @mr to @raddr/@rkey through @qp,
+ * signaled, and wait up to VERBS_WC_TIMEOUT_MS for its completion.
+ * Returns the completion's enum ibv_wc_status (IBV_WC_SUCCESS is 0), or a
+ * negative errno (-ETIMEDOUT: no completion) with a diag.
+ */
+int verbs_rdma_write(struct verbs *v, struct ibv_qp *qp, struct ibv_mr *mr,
+		     size_t off, size_t len, uint64_t raddr, uint32_t rkey);
+
+#endif
