@@ -1,23 +1,78 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * daxlease: layout leases and long-term pin accounting for fsdax files.
+ * daxlease: layout leases that let a process pin fsdax file pages long-term
+ * (RDMA memory registration) while layout changes of the file fail with
+ * ETXTBSY instead of waiting for the pins.
  *
- * Placeholder until the hook patch lands: loads and unloads cleanly so the
- * test bed can exercise the module's life cycle.
+ * The kernel side is a set of hooks (include/linux/daxlease_hooks.h, series
+ * in hooks/); this module implements the policy:
+ *
+ *   fcntl(fd, F_SETLEASE, F_LAYOUT)		breakable layout lease
+ *   fcntl(fd, F_SETLEASE, F_LAYOUT|F_EXCLUSIVE)	unbreakable, fsdax only
+ *   fcntl(fd, F_GETLEASE)			16 / 48
+ *   FOLL_LONGTERM pin of an fsdax page		needs the caller's tgid to
+ *						hold a live unbreakable lease
+ *   layout change with an unbreakable lease	ETXTBSY, EDEADLK for a holder
+ *   F_UNLCK while pinned				EBUSY
+ *   close/munmap while pinned			lease orphaned until unpinned
+ *
+ * See daxlease.h for the objects and the locking, lease.c and pins.c for
+ * the rules, report.c for /proc/<pid>/file_pins and /proc/daxlease.
  */
+
 #include <linux/module.h>
 
-static int __init daxlease_init(void)
+#include "daxlease.h"
+
+DEFINE_SPINLOCK(dl_lock);
+DEFINE_HASHTABLE(dl_files, DL_HASH_BITS);
+DEFINE_HASHTABLE(dl_inodes, DL_HASH_BITS);
+DEFINE_HASHTABLE(dl_owners, DL_HASH_BITS);
+LIST_HEAD(dl_all_leases);
+
+static void dl_file_release(struct file *filp)
 {
-	return 0;
+	dl_lease_file_release(filp);
+	dl_owner_file_release(filp);
 }
 
-static void __exit daxlease_exit(void)
+static const struct daxlease_ops dl_ops = {
+	.owner = THIS_MODULE,
+	.setlease = dl_setlease,
+	.getlease = dl_getlease,
+	.layout_change = dl_layout_change,
+	.gup_longterm = dl_gup_longterm,
+	.pinned = dl_pinned,
+	.unpinned = dl_unpinned,
+	.pins_release = dl_pins_release,
+	.file_release = dl_file_release,
+	.proc_show = dl_proc_show,
+};
+
+static int __init dl_init(void)
 {
+	int ret;
+
+	ret = dl_report_init();
+	if (ret)
+		return ret;
+	ret = daxlease_register(&dl_ops);
+	if (ret)
+		dl_report_exit();
+	return ret;
 }
 
-module_init(daxlease_init);
-module_exit(daxlease_exit);
+static void __exit dl_exit(void)
+{
+	/* no lease, orphan or owner is left: each holds a module reference */
+	daxlease_unregister(&dl_ops);
+	dl_report_exit();
+	rcu_barrier();
+	WARN_ON(!list_empty(&dl_all_leases));
+}
 
+module_init(dl_init);
+module_exit(dl_exit);
+
+MODULE_DESCRIPTION("Layout leases for long-term pins of fsdax pages");
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("Layout leases for long-term pins of fsdax files");

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * daxlease: layout-lease policy for long-term pins of fsdax pages.
+ *
+ * Objects (all protected by dl_lock, lookups from hot paths under RCU):
+ *
+ * dl_lease	one per layout lease the module installed with F_SETLEASE.
+ *		Hashed by its open file while PENDING or LIVE.  Unbreakable
+ *		leases are also linked on the dl_inode of their inode and
+ *		count the pages pinned under them (npages).  At the last
+ *		close of the file a lease with pinned pages becomes ORPHANED:
+ *		it keeps the inode and the path, still refuses layout changes
+ *		and shows in /proc, cannot take new pins, and is freed when
+ *		its last page is unpinned.
+ * dl_inode	index of the unbreakable leases (live and orphaned) of an inode.
+ * dl_owner	who holds pins: an owning file (RDMA: the uverbs file a
+ *		command was issued on) or an mm.  Hashed by that pointer while
+ *		the file is open (file owners) or always (mm owners, mmgrab()ed).
+ *		Referenced by pin contexts (struct daxlease_pins) and dl_pins.
+ * dl_pin	pages one owner pinned under one lease: the (owner, file)
+ *		accounting record.  Memory grows with these pairs, never with
+ *		pages.
+ *
+ * Lock order: i_rwsem -> file_rwsem -> flc_lock -> dl_lock.  dl_lock is a
+ * leaf: nothing sleeps or takes another lock while holding it.
+ *
+ * Module references: every dl_lease and every dl_owner holds one, so rmmod
+ * fails while any lease, orphan, pin or pin context exists.
+ */
+#ifndef DAXLEASE_MODULE_H
+#define DAXLEASE_MODULE_H
+
+#include <linux/daxlease_hooks.h>
+#include <linux/hashtable.h>
+#include <linux/list.h>
+#include <linux/path.h>
+#include <linux/rcupdate.h>
+#include <linux/spinlock.h>
+
+struct file_lease;
+struct mm_struct;
+struct pid;
+
+#define DL_HASH_BITS	8
+
+enum dl_state {
+	DL_PENDING,	/* F_SETLEASE in progress */
+	DL_LIVE,	/* installed on an open file */
+	DL_ORPHANED,	/* file closed with pages still pinned */
+	DL_DEAD,	/* unlinked, waiting to be freed */
+};
+
+struct dl_inode {
+	struct hlist_node hnode;	/* dl_inodes */
+	struct inode *inode;
+	struct list_head leases;	/* dl_lease.inode_link */
+	struct rcu_head rcu;
+};
+
+struct dl_lease {
+	struct hlist_node fnode;	/* dl_files, PENDING/LIVE only */
+	struct list_head all_link;	/* dl_all_leases */
+	struct list_head inode_link;	/* dl_inode.leases (unbreakable) */
+	struct dl_inode *dli;		/* unbreakable only */
+	struct file *file;		/* PENDING/LIVE */
+	struct inode *inode;		/* pinned with ihold() once orphaned */
+	struct path path;		/* ORPHANED: copy of file->f_path */
+	struct pid *tgid;		/* holder thread group */
+	int fd;				/* fd passed to F_SETLEASE */
+	bool unbreakable;
+	enum dl_state state;
+	unsigned long npages;		/* pages pinned under this lease */
+	struct list_head pins;		/* dl_pin.lease_link */
+	struct rcu_head rcu;
+};
+
+struct dl_owner {
+	struct hlist_node hnode;	/* dl_owners while hashed */
+	void *key;			/* owning file or mm */
+	struct file *file;		/* file owners, NULL once released */
+	struct mm_struct *mm;		/* mm owners (mmgrab()ed) */
+	bool hashed;
+	unsigned int refs;		/* pin contexts + dl_pins */
+	struct list_head pins;		/* dl_pin.owner_link */
+	struct rcu_head rcu;
+};
+
+struct dl_pin {
+	struct list_head owner_link;
+	struct list_head lease_link;
+	struct dl_owner *owner;
+	struct dl_lease *lease;
+	unsigned long npages;
+};
+
+extern spinlock_t dl_lock;
+extern DECLARE_HASHTABLE(dl_files, DL_HASH_BITS);
+extern DECLARE_HASHTABLE(dl_inodes, DL_HASH_BITS);
+extern DECLARE_HASHTABLE(dl_owners, DL_HASH_BITS);
+extern struct list_head dl_all_leases;
+
+/* lease.c */
+int dl_setlease(struct file *filp, int arg, struct file_lease **flp,
+		void **priv);
+int dl_getlease(struct file_lease *fl, int type);
+int dl_layout_change(struct inode *inode);
+void dl_lease_file_release(struct file *filp);
+struct dl_lease *dl_live_lease(struct inode *inode, struct pid *tgid);
+void dl_lease_unlink(struct dl_lease *dl);
+void dl_lease_free(struct dl_lease *dl);
+void dl_lease_prune(void);
+
+/* pins.c */
+int dl_gup_longterm(struct vm_area_struct *vma, unsigned int gup_flags,
+		    struct daxlease_pins *pins);
+int dl_pinned(struct daxlease_pins *pins, struct file *owner_file,
+	      struct address_space *mapping, unsigned long npages);
+void dl_unpinned(struct daxlease_pins *pins, struct address_space *mapping,
+		 unsigned long npages);
+void dl_pins_release(struct daxlease_pins *pins);
+void dl_owner_file_release(struct file *filp);
+struct dl_owner *dl_owner_find(void *key);
+
+/* report.c */
+int dl_proc_show(struct seq_file *m, struct task_struct *task);
+int dl_report_init(void);
+void dl_report_exit(void);
+void dl_seq_lease_path(struct seq_file *m, struct dl_lease *dl);
+
+#endif /* DAXLEASE_MODULE_H */

@@ -1,0 +1,535 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * daxlease: layout leases.
+ *
+ * Both kinds are ordinary FL_LAYOUT leases at F_RDLCK level on the flc_lease
+ * list of the inode, installed through vfs_setlease(), so they show in
+ * /proc/locks, are released by F_UNLCK and at last close like any lease, and
+ * several holders may coexist.  They differ in their lease_manager_operations:
+ *
+ * breakable (F_LAYOUT): a layout change by another process breaks it the
+ *	usual way (SIGIO, /proc/sys/fs/lease-break-time, then removal); the
+ *	holder's own changes do not break it (lm_breaker_owns_lease).
+ * unbreakable (F_LAYOUT|F_EXCLUSIVE): never conflicts with a lease break
+ *	(lm_breaker_owns_lease is always true); instead dl_layout_change()
+ *	fails layout changes with ETXTBSY (EDEADLK for the holder process).
+ *	F_UNLCK fails with EBUSY while pages are pinned under it.
+ */
+
+#include <linux/capability.h>
+#include <linux/cred.h>
+#include <linux/fcntl.h>
+#include <linux/file.h>
+#include <linux/filelock.h>
+#include <linux/fs.h>
+#include <linux/mnt_idmapping.h>
+#include <linux/module.h>
+#include <linux/mount.h>
+#include <linux/pid.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "daxlease.h"
+
+/* lm_setup of the default lease_manager_operations, see dl_setlease() */
+static void (*dl_stock_setup)(struct file_lease *fl, void **priv);
+
+static bool dl_lm_break(struct file_lease *fl)
+{
+	kill_fasync(&fl->fl_fasync, SIGIO, POLL_MSG);
+	return false;
+}
+
+/* fasync entry for SIGIO and F_SETOWN of the holder, as for any lease */
+static void dl_lm_setup(struct file_lease *fl, void **priv)
+{
+	void (*setup)(struct file_lease *fl, void **priv);
+
+	setup = READ_ONCE(dl_stock_setup);
+	if (setup)
+		setup(fl, priv);
+}
+
+static bool dl_breakable_owns(struct file_lease *fl)
+{
+	/* the holder's own layout changes do not break its lease */
+	return fl->c.flc_pid == current->tgid;
+}
+
+static bool dl_unbreakable_owns(struct file_lease *fl)
+{
+	/* nobody can break it: layout changes fail in dl_layout_change() */
+	return true;
+}
+
+static int dl_breakable_change(struct file_lease *fl, int arg,
+			       struct list_head *dispose);
+static int dl_unbreakable_change(struct file_lease *fl, int arg,
+				 struct list_head *dispose);
+
+static const struct lease_manager_operations dl_breakable_lmops = {
+	.lm_break = dl_lm_break,
+	.lm_change = dl_breakable_change,
+	.lm_setup = dl_lm_setup,
+	.lm_breaker_owns_lease = dl_breakable_owns,
+};
+
+static const struct lease_manager_operations dl_unbreakable_lmops = {
+	.lm_break = dl_lm_break,
+	.lm_change = dl_unbreakable_change,
+	.lm_setup = dl_lm_setup,
+	.lm_breaker_owns_lease = dl_unbreakable_owns,
+};
+
+static bool dl_is_ours(const struct file_lease *fl)
+{
+	return fl->fl_lmops == &dl_breakable_lmops ||
+	       fl->fl_lmops == &dl_unbreakable_lmops;
+}
+
+/* Only regular files of fsdax ext4 and XFS mounts implement the hooks. */
+static bool dl_fsdax_file(struct inode *inode)
+{
+	const char *fs = inode->i_sb->s_type->name;
+
+	return S_ISREG(inode->i_mode) && IS_DAX(inode) &&
+	       (!strcmp(fs, "ext4") || !strcmp(fs, "xfs"));
+}
+
+static struct dl_lease *dl_lease_by_file(struct file *filp)
+{
+	struct dl_lease *dl;
+
+	hash_for_each_possible_rcu(dl_files, dl, fnode, (unsigned long)filp)
+		if (dl->file == filp)
+			return dl;
+	return NULL;
+}
+
+static struct dl_inode *dl_inode_find(struct inode *inode)
+{
+	struct dl_inode *dli;
+
+	hash_for_each_possible_rcu(dl_inodes, dli, hnode, (unsigned long)inode)
+		if (dli->inode == inode)
+			return dli;
+	return NULL;
+}
+
+/* A live unbreakable lease of thread group @tgid on @inode (dl_lock). */
+struct dl_lease *dl_live_lease(struct inode *inode, struct pid *tgid)
+{
+	struct dl_inode *dli = dl_inode_find(inode);
+	struct dl_lease *dl;
+
+	if (!dli)
+		return NULL;
+	list_for_each_entry(dl, &dli->leases, inode_link)
+		if (dl->state == DL_LIVE && dl->tgid == tgid)
+			return dl;
+	return NULL;
+}
+
+/* Take @dl off every list (dl_lock); dl_lease_free() it afterwards. */
+void dl_lease_unlink(struct dl_lease *dl)
+{
+	if (dl->state == DL_PENDING || dl->state == DL_LIVE)
+		hash_del_rcu(&dl->fnode);
+	list_del(&dl->all_link);
+	if (dl->dli) {
+		list_del(&dl->inode_link);
+		if (list_empty(&dl->dli->leases)) {
+			hash_del_rcu(&dl->dli->hnode);
+			kfree_rcu(dl->dli, rcu);
+		}
+		dl->dli = NULL;
+	}
+	WARN_ON_ONCE(!list_empty(&dl->pins));
+	dl->state = DL_DEAD;
+}
+
+/*
+ * Free an unlinked lease.  Does not sleep unless @dl was orphaned (iput(),
+ * path_put()), which callers only free where sleeping is allowed.
+ */
+void dl_lease_free(struct dl_lease *dl)
+{
+	if (dl->path.dentry) {
+		path_put(&dl->path);
+		iput(dl->inode);
+	}
+	put_pid(dl->tgid);
+	kfree_rcu(dl, rcu);
+	module_put(THIS_MODULE);
+}
+
+static struct dl_lease *dl_lease_alloc(struct file *filp, bool unbreakable,
+				       int fd)
+{
+	struct dl_lease *dl;
+
+	if (!try_module_get(THIS_MODULE))
+		return NULL;
+	dl = kzalloc(sizeof(*dl), GFP_KERNEL);
+	if (!dl) {
+		module_put(THIS_MODULE);
+		return NULL;
+	}
+	INIT_LIST_HEAD(&dl->all_link);
+	INIT_LIST_HEAD(&dl->inode_link);
+	INIT_LIST_HEAD(&dl->pins);
+	dl->file = filp;
+	dl->inode = file_inode(filp);
+	dl->tgid = get_pid(task_tgid(current));
+	dl->fd = fd;
+	dl->unbreakable = unbreakable;
+	dl->state = DL_PENDING;
+	return dl;
+}
+
+/* Publish @dl as PENDING (dl_lock); @dli is a spare index entry. */
+static void dl_lease_publish(struct dl_lease *dl, struct dl_inode **dli)
+{
+	struct dl_lease *stale = dl_lease_by_file(dl->file);
+
+	/* a breakable lease that timed out leaves its record behind */
+	if (WARN_ON_ONCE(stale && stale->npages))
+		stale = NULL;
+	if (stale) {
+		dl_lease_unlink(stale);
+		dl_lease_free(stale);
+	}
+
+	hash_add_rcu(dl_files, &dl->fnode, (unsigned long)dl->file);
+	list_add_tail(&dl->all_link, &dl_all_leases);
+	if (!dl->unbreakable)
+		return;
+
+	dl->dli = dl_inode_find(dl->inode);
+	if (!dl->dli) {
+		dl->dli = *dli;
+		*dli = NULL;
+		dl->dli->inode = dl->inode;
+		INIT_LIST_HEAD(&dl->dli->leases);
+		hash_add_rcu(dl_inodes, &dl->dli->hnode,
+			     (unsigned long)dl->inode);
+	}
+	list_add_tail(&dl->inode_link, &dl->dli->leases);
+}
+
+/*
+ * F_UNLCK of one of our leases (generic_delete_lease(), flc_lock held), or a
+ * new request of the same kind on a file that already holds a lease
+ * (generic_add_lease(), @fl is the existing lease).
+ */
+static int dl_change(struct file_lease *fl, int arg, struct list_head *dispose,
+		     const struct lease_manager_operations *kind)
+{
+	struct dl_lease *dl;
+	int ret = 0;
+
+	if (fl->fl_lmops != kind)
+		return -EAGAIN;	/* the file holds a lease of another kind */
+	if (arg != F_UNLCK)
+		return 0;	/* same kind again: nothing to change */
+
+	spin_lock(&dl_lock);
+	dl = dl_lease_by_file(fl->c.flc_file);
+	if (dl && dl->state == DL_PENDING)
+		ret = -EAGAIN;
+	else if (dl && dl->npages)
+		ret = -EBUSY;
+	else if (dl)
+		dl_lease_unlink(dl);
+	spin_unlock(&dl_lock);
+	if (ret)
+		return ret;
+
+	ret = lease_modify(fl, F_UNLCK, dispose);
+	if (dl)
+		dl_lease_free(dl);	/* live: no sleeping puts */
+	return ret;
+}
+
+static int dl_breakable_change(struct file_lease *fl, int arg,
+			       struct list_head *dispose)
+{
+	return dl_change(fl, arg, dispose, &dl_breakable_lmops);
+}
+
+static int dl_unbreakable_change(struct file_lease *fl, int arg,
+				 struct list_head *dispose)
+{
+	return dl_change(fl, arg, dispose, &dl_unbreakable_lmops);
+}
+
+/* The permission check of vfs_setlease(): owner or CAP_LEASE */
+static bool dl_may_lease(struct file *filp)
+{
+	struct inode *inode = file_inode(filp);
+	vfsuid_t vfsuid = i_uid_into_vfsuid(file_mnt_idmap(filp), inode);
+
+	return vfsuid_eq_kuid(vfsuid, current_fsuid()) || capable(CAP_LEASE);
+}
+
+/* The lease @filp holds: ours of either kind, someone else's, or none. */
+static const struct lease_manager_operations *
+dl_file_lease(struct file *filp, bool *other)
+{
+	const struct lease_manager_operations *ops = NULL;
+	struct file_lock_context *ctx;
+	struct file_lease *fl;
+
+	*other = false;
+	ctx = locks_inode_context(file_inode(filp));
+	if (!ctx)
+		return NULL;
+	spin_lock(&ctx->flc_lock);
+	list_for_each_entry(fl, &ctx->flc_lease, c.flc_list) {
+		if (fl->c.flc_file != filp)
+			continue;
+		if (dl_is_ours(fl))
+			ops = fl->fl_lmops;
+		else
+			*other = true;
+		break;
+	}
+	spin_unlock(&ctx->flc_lock);
+	return ops;
+}
+
+/*
+ * F_SETLEASE with F_LAYOUT bits.  i_rwsem serialises lease creation with
+ * layout changes (which run under i_rwsem), so a layout change either sees
+ * the new unbreakable lease or completes before it exists.
+ */
+int dl_setlease(struct file *filp, int arg, struct file_lease **flp,
+		void **priv)
+{
+	const struct lease_manager_operations *want, *have;
+	struct inode *inode = file_inode(filp);
+	struct dl_inode *dli = NULL;
+	struct fasync_struct *fa = *priv;
+	struct dl_lease *dl;
+	bool unbreakable, other;
+	int ret;
+
+	if ((arg & ~(DAXLEASE_F_LAYOUT | DAXLEASE_F_EXCLUSIVE)) ||
+	    !(arg & DAXLEASE_F_LAYOUT))
+		return -EINVAL;
+	unbreakable = arg & DAXLEASE_F_EXCLUSIVE;
+	if (!S_ISREG(inode->i_mode) || (unbreakable && !dl_fsdax_file(inode)))
+		return -EINVAL;
+	want = unbreakable ? &dl_unbreakable_lmops : &dl_breakable_lmops;
+
+	if (!dl_is_ours(*flp))
+		WRITE_ONCE(dl_stock_setup, (*flp)->fl_lmops->lm_setup);
+
+	dl = dl_lease_alloc(filp, unbreakable, fa ? fa->fa_fd : -1);
+	if (!dl)
+		return -ENOMEM;
+	if (unbreakable) {
+		dli = kzalloc(sizeof(*dli), GFP_KERNEL);
+		if (!dli) {
+			ret = -ENOMEM;
+			goto out_free;
+		}
+	}
+
+	inode_lock(inode);
+	have = dl_file_lease(filp, &other);
+	ret = -EAGAIN;
+	if (other)
+		goto out_unlock;	/* a read/write lease on this file */
+	ret = 0;
+	if (have == want) {
+		/* nothing to change, but check who asks, as vfs_setlease() */
+		if (!dl_may_lease(filp))
+			ret = -EACCES;
+		goto out_unlock;
+	}
+	if (have) {
+		/* switch kinds: EBUSY while pinned */
+		ret = vfs_setlease(filp, F_UNLCK, NULL, (void **)&filp);
+		if (ret)
+			goto out_unlock;
+	}
+
+	(*flp)->c.flc_flags = FL_LAYOUT;
+	(*flp)->fl_lmops = want;
+
+	spin_lock(&dl_lock);
+	dl_lease_publish(dl, &dli);
+	spin_unlock(&dl_lock);
+
+	ret = vfs_setlease(filp, F_RDLCK, flp, priv);
+
+	spin_lock(&dl_lock);
+	if (!ret && !*flp) {
+		dl->state = DL_LIVE;
+		dl = NULL;
+	} else {
+		/* failed, or raced and an existing lease was kept */
+		dl_lease_unlink(dl);
+	}
+	spin_unlock(&dl_lock);
+out_unlock:
+	inode_unlock(inode);
+out_free:
+	kfree(dli);
+	if (dl) {
+		if (dl->state == DL_PENDING) {
+			put_pid(dl->tgid);
+			kfree(dl);
+			module_put(THIS_MODULE);
+		} else {
+			dl_lease_free(dl);
+		}
+	}
+	return ret;
+}
+
+/* F_GETLEASE: 48 for unbreakable, 16 for breakable layout leases */
+int dl_getlease(struct file_lease *fl, int type)
+{
+	if (fl->fl_lmops == &dl_unbreakable_lmops)
+		return DAXLEASE_F_LAYOUT | DAXLEASE_F_EXCLUSIVE;
+	if (fl->fl_lmops == &dl_breakable_lmops)
+		return fl->c.flc_flags & FL_UNLOCK_PENDING ?
+		       F_UNLCK : DAXLEASE_F_LAYOUT;
+	return type;
+}
+
+/*
+ * A layout change of @inode (i_rwsem held): refuse it while any unbreakable
+ * lease, live or orphaned, exists on the inode.
+ */
+int dl_layout_change(struct inode *inode)
+{
+	struct pid *me = task_tgid(current);
+	struct dl_inode *dli;
+	struct dl_lease *dl;
+	int ret = 0;
+
+	rcu_read_lock();
+	dli = dl_inode_find(inode);
+	rcu_read_unlock();
+	if (!dli)
+		return 0;
+
+	spin_lock(&dl_lock);
+	dli = dl_inode_find(inode);
+	if (dli) {
+		list_for_each_entry(dl, &dli->leases, inode_link) {
+			if (dl->tgid == me) {
+				ret = -EDEADLK;
+				break;
+			}
+			ret = -ETXTBSY;
+		}
+	}
+	spin_unlock(&dl_lock);
+	return ret;
+}
+
+/*
+ * Last close of @filp: drop its lease, or orphan it if pages are pinned under
+ * it.  The file_lease itself is removed with F_UNLCK here, before
+ * locks_remove_lease() would do it behind the module's back.
+ */
+void dl_lease_file_release(struct file *filp)
+{
+	struct dl_lease *dl, *dead = NULL;
+
+	rcu_read_lock();
+	dl = dl_lease_by_file(filp);
+	rcu_read_unlock();
+	if (!dl)
+		return;
+
+	spin_lock(&dl_lock);
+	dl = dl_lease_by_file(filp);
+	if (dl && dl->npages) {
+		hash_del_rcu(&dl->fnode);
+		dl->path = filp->f_path;
+		path_get(&dl->path);
+		ihold(dl->inode);
+		dl->file = NULL;
+		dl->state = DL_ORPHANED;
+	} else if (dl) {
+		dl_lease_unlink(dl);
+		dead = dl;
+	}
+	spin_unlock(&dl_lock);
+	if (!dl)
+		return;
+
+	kernel_setlease(filp, F_UNLCK, NULL, (void **)&filp);
+	if (dead)
+		dl_lease_free(dead);
+}
+
+/* A reference on the file of a live record (dl_lock), or NULL if it dies. */
+static struct file *dl_lease_get_file(struct dl_lease *dl)
+{
+	return atomic_long_inc_not_zero(&dl->file->f_count) ? dl->file : NULL;
+}
+
+/*
+ * A breakable lease that a lease break timed out (time_out_leases()) is
+ * gone without the module being told; drop such records before reporting.
+ * i_rwsem (tried, so that a reader never waits for a lease break) orders
+ * this with dl_setlease().
+ */
+void dl_lease_prune(void)
+{
+	struct dl_lease *dl, *dead;
+	unsigned int n = 0, i, max = 0;
+	struct file **files;
+	bool other;
+
+	spin_lock(&dl_lock);
+	list_for_each_entry(dl, &dl_all_leases, all_link)
+		if (!dl->unbreakable && dl->state == DL_LIVE)
+			max++;
+	spin_unlock(&dl_lock);
+	if (!max)
+		return;
+	files = kcalloc(max, sizeof(*files), GFP_KERNEL);
+	if (!files)
+		return;
+
+	spin_lock(&dl_lock);
+	list_for_each_entry(dl, &dl_all_leases, all_link) {
+		if (dl->unbreakable || dl->state != DL_LIVE || n == max)
+			continue;
+		files[n] = dl_lease_get_file(dl);
+		if (files[n])
+			n++;
+	}
+	spin_unlock(&dl_lock);
+
+	for (i = 0; i < n; i++) {
+		struct inode *inode = file_inode(files[i]);
+
+		if (!inode_trylock(inode))
+			goto next;
+		dead = NULL;
+		if (dl_file_lease(files[i], &other) != &dl_breakable_lmops) {
+			spin_lock(&dl_lock);
+			dl = dl_lease_by_file(files[i]);
+			if (dl && !dl->unbreakable && dl->state == DL_LIVE) {
+				dl_lease_unlink(dl);
+				dead = dl;
+			}
+			spin_unlock(&dl_lock);
+		}
+		inode_unlock(inode);
+		if (dead)
+			dl_lease_free(dead);
+next:
+		fput(files[i]);
+	}
+	kfree(files);
+}
