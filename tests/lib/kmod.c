@@ -54,6 +54,27 @@ int module_stock_begin(const char *name, bool *was_loaded)
 	return 0;
 }
 
+int module_need(const char *name, const char *path, bool *was_loaded)
+{
+	*was_loaded = module_loaded(name);
+	if (*was_loaded)
+		return 0;
+	if (!path) {
+		diag("%s is not loaded and DAXLEASE_MODULE is not set", name);
+		return -1;
+	}
+	if (module_load(path)) {
+		diag("loading %s: %s", path, errno_name(errno));
+		return -1;
+	}
+	if (!module_loaded(name)) {
+		diag("%s not in /sys/module after loading %s", name, path);
+		return -1;
+	}
+	diag("loaded %s, will unload it at the end", path);
+	return 0;
+}
+
 int module_restore(const char *name, const char *path, bool was_loaded)
 {
 	bool loaded = module_loaded(name);

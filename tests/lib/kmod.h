@@ -23,6 +23,13 @@ int module_load(const char *path);
 int module_stock_begin(const char *name, bool *was_loaded);
 
 /*
+ * For tests of daxlease behaviour: load @name from @path unless it is
+ * loaded, and record in *@was_loaded whether it was. 0 once @name is
+ * loaded, -1 (with a diag) otherwise. module_restore() undoes it.
+ */
+int module_need(const char *name, const char *path, bool *was_loaded);
+
+/*
  * Bring @name back to the state module_stock_begin() found: reload it from
  * @path if it was loaded, unload it if it was not. 0 on success, -1 with a
  * diag otherwise (e.g. it was loaded but @path is NULL).
