@@ -1,0 +1,439 @@
+/* The daxlease reports: see report.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proc.h"
+#include "report.h"
+
+char *strf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		bail_out("out of memory");
+	return s;
+}
+
+char *path_esc(const char *raw)
+{
+	size_t n = 1;
+	const char *p;
+	char *s, *q;
+
+	for (p = raw; *p; p++)
+		n += *p == '\n' ? 4 : 1;
+	s = malloc(n);
+	if (!s)
+		bail_out("out of memory");
+	for (p = raw, q = s; *p; p++) {
+		if (*p == '\n') {
+			memcpy(q, "\\012", 4);
+			q += 4;
+		} else {
+			*q++ = *p;
+		}
+	}
+	*q = '\0';
+	return s;
+}
+
+int fd_path(pid_t pid, int fd, char *buf, size_t size)
+{
+	char link[64], raw[PATH_MAX], *esc;
+	ssize_t n;
+
+	if (pid)
+		snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)pid, fd);
+	else
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, raw, sizeof(raw) - 1);
+	if (n < 0) {
+		diag("readlink %s: %s", link, errno_name(errno));
+		return -1;
+	}
+	raw[n] = '\0';
+	esc = path_esc(raw);
+	if (strlen(esc) >= size) {
+		diag("path of %s too long", link);
+		free(esc);
+		return -1;
+	}
+	strcpy(buf, esc);
+	free(esc);
+	return 0;
+}
+
+char *text_read(const char *path, const char **step)
+{
+	size_t len = 0, cap = 4096;
+	char *buf, *nbuf;
+	ssize_t n;
+	int fd, err;
+
+	*step = "open";
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	*step = "read";
+	buf = malloc(cap);
+	if (!buf)
+		bail_out("out of memory");
+	for (;;) {
+		if (cap - len < 2048) {
+			cap *= 2;
+			nbuf = realloc(buf, cap);
+			if (!nbuf)
+				bail_out("out of memory");
+			buf = nbuf;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += n;
+	}
+	if (n < 0) {
+		err = errno;
+		free(buf);
+		close(fd);
+		errno = err;
+		return NULL;
+	}
+	close(fd);
+	buf[len] = '\0';
+	return buf;
+}
+
+/*
+ * Lines of @text grouped: a group is a line that does not start with a tab
+ * and the tab lines after it (tab lines before the first such line form a
+ * group of their own). A last line without its newline is kept, marked.
+ */
+struct group {
+	char *head;		/* NULL for leading tab lines */
+	char **tabs;
+	size_t ntabs;
+};
+
+struct groups {
+	struct group *g;
+	size_t n;
+};
+
+static void *xrealloc(void *p, size_t size)
+{
+	p = realloc(p, size);
+	if (!p)
+		bail_out("out of memory");
+	return p;
+}
+
+static void groups_parse(const char *text, struct groups *gs)
+{
+	const char *p = text, *nl;
+	struct group *g;
+	char *line;
+
+	gs->g = NULL;
+	gs->n = 0;
+	while (*p) {
+		nl = strchr(p, '\n');
+		if (nl)
+			line = strndup(p, nl - p);
+		else
+			line = strf("%s<no newline at end>", p);
+		if (!line)
+			bail_out("out of memory");
+		p = nl ? nl + 1 : p + strlen(p);
+		if (line[0] != '\t' || !gs->n) {
+			gs->g = xrealloc(gs->g, (gs->n + 1) * sizeof(*gs->g));
+			g = &gs->g[gs->n++];
+			g->head = NULL;
+			g->tabs = NULL;
+			g->ntabs = 0;
+			if (line[0] != '\t') {
+				g->head = line;
+				continue;
+			}
+		}
+		g = &gs->g[gs->n - 1];
+		g->tabs = xrealloc(g->tabs, (g->ntabs + 1) * sizeof(char *));
+		g->tabs[g->ntabs++] = line;
+	}
+}
+
+static void groups_free(struct groups *gs)
+{
+	size_t i, j;
+
+	for (i = 0; i < gs->n; i++) {
+		free(gs->g[i].head);
+		for (j = 0; j < gs->g[i].ntabs; j++)
+			free(gs->g[i].tabs[j]);
+		free(gs->g[i].tabs);
+	}
+	free(gs->g);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* One group as text, its tab lines sorted. */
+static char *group_text(struct group *g)
+{
+	char *out = NULL;
+	size_t len = 0, i;
+	FILE *f = open_memstream(&out, &len);
+
+	if (!f)
+		bail_out("out of memory");
+	qsort(g->tabs, g->ntabs, sizeof(char *), cmp_str);
+	if (g->head)
+		fprintf(f, "%s\n", g->head);
+	for (i = 0; i < g->ntabs; i++)
+		fprintf(f, "%s\n", g->tabs[i]);
+	fclose(f);
+	return out;
+}
+
+char *fpins_canon(const char *text)
+{
+	struct groups gs;
+	char *out = NULL, *t;
+	size_t len = 0, i;
+	FILE *f = open_memstream(&out, &len);
+
+	if (!f)
+		bail_out("out of memory");
+	groups_parse(text, &gs);
+	for (i = 0; i < gs.n; i++) {
+		t = group_text(&gs.g[i]);
+		fputs(t, f);
+		free(t);
+	}
+	groups_free(&gs);
+	fclose(f);
+	return out;
+}
+
+/* The path of a global view lease line: after its five fields. */
+static const char *lease_line_path(const char *line)
+{
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		line = strchr(line, ' ');
+		if (!line)
+			return NULL;
+		line++;
+	}
+	return line;
+}
+
+char *gview_canon(const char *text, const char *path)
+{
+	struct groups gs;
+	char **blocks, *out = NULL;
+	size_t nblocks = 0, len = 0, i;
+	const char *p;
+	FILE *f;
+
+	groups_parse(text, &gs);
+	blocks = xrealloc(NULL, (gs.n + 1) * sizeof(char *));
+	for (i = 0; i < gs.n; i++) {
+		p = gs.g[i].head ? lease_line_path(gs.g[i].head) : NULL;
+		if (path && (!p || strcmp(p, path)))
+			continue;
+		blocks[nblocks++] = group_text(&gs.g[i]);
+	}
+	groups_free(&gs);
+	qsort(blocks, nblocks, sizeof(char *), cmp_str);
+	f = open_memstream(&out, &len);
+	if (!f)
+		bail_out("out of memory");
+	for (i = 0; i < nblocks; i++) {
+		fputs(blocks[i], f);
+		free(blocks[i]);
+	}
+	free(blocks);
+	fclose(f);
+	return out;
+}
+
+char *fpins_get(pid_t pid)
+{
+	char name[64], *text, *canon;
+	const char *step;
+
+	if (pid)
+		snprintf(name, sizeof(name), "/proc/%d/file_pins", (int)pid);
+	else
+		snprintf(name, sizeof(name), "/proc/self/file_pins");
+	text = text_read(name, &step);
+	if (!text) {
+		diag("%s %s: %s", step, name, errno_name(errno));
+		return NULL;
+	}
+	canon = fpins_canon(text);
+	free(text);
+	return canon;
+}
+
+char *gview_get(const char *path)
+{
+	char *text, *canon;
+	const char *step;
+
+	text = text_read(DAXLEASE_PROC, &step);
+	if (!text) {
+		diag("%s %s: %s", step, DAXLEASE_PROC, errno_name(errno));
+		return NULL;
+	}
+	canon = gview_canon(text, path);
+	free(text);
+	return canon;
+}
+
+/* Each line of @text as a diag, tabs shown as "\t". */
+static void diag_text(const char *label, const char *text)
+{
+	const char *p = text, *nl;
+	char *esc, *q;
+
+	if (!*text) {
+		diag("  %s: (empty)", label);
+		return;
+	}
+	diag("  %s:", label);
+	while (*p) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			nl = p + strlen(p);
+		esc = xrealloc(NULL, 2 * (nl - p) + 1);
+		for (q = esc; p < nl; p++) {
+			if (*p == '\t') {
+				*q++ = '\\';
+				*q++ = 't';
+			} else {
+				*q++ = *p;
+			}
+		}
+		*q = '\0';
+		diag("    |%s", esc);
+		free(esc);
+		if (*p)
+			p++;
+	}
+}
+
+bool text_is(const char *what, const char *got, const char *want)
+{
+	if (got && !strcmp(got, want))
+		return true;
+	diag("%s differs from the expected text", what);
+	if (got)
+		diag_text("got", got);
+	diag_text("expected", want);
+	return false;
+}
+
+bool fpins_is(pid_t pid, const char *want)
+{
+	char *got = fpins_get(pid), *canon = fpins_canon(want), what[64];
+	bool same;
+
+	snprintf(what, sizeof(what), "/proc/%d/file_pins",
+		 pid ? (int)pid : (int)getpid());
+	same = text_is(what, got, canon);
+	free(got);
+	free(canon);
+	return same;
+}
+
+bool gview_is(const char *path, const char *want)
+{
+	char *got = gview_get(path), *canon = gview_canon(want, NULL);
+	bool same;
+
+	same = text_is(DAXLEASE_PROC, got, canon);
+	free(got);
+	free(canon);
+	return same;
+}
+
+bool gview_becomes(const char *path, const char *want, unsigned int ms)
+{
+	char *canon = gview_canon(want, NULL), *got = NULL;
+	long long t0 = clock_ms(), dt;
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	unsigned int reads = 0;
+	bool same;
+
+	for (;;) {
+		reads++;
+		free(got);
+		got = gview_get(path);
+		same = got && !strcmp(got, canon);
+		dt = clock_ms() - t0;
+		if (same || !got || dt >= ms)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	if (same && reads > 1)
+		diag("%s reached the expected text after %lld ms (%u reads)",
+		     DAXLEASE_PROC, dt, reads);
+	if (!same)
+		text_is(DAXLEASE_PROC, got, canon);
+	free(got);
+	free(canon);
+	return same;
+}
+
+char *gv_lease(pid_t pid, int fd, bool unbreakable, bool orphaned,
+	       unsigned long pages, const char *path)
+{
+	return strf("%d %d %s %s %lu %s\n", (int)pid, fd,
+		    unbreakable ? "unbreakable" : "breakable",
+		    orphaned ? "orphaned" : "live", pages, path);
+}
+
+char *gv_owner(unsigned long pages, const char *owner)
+{
+	return strf("\tfile %lu %s\n", pages, owner);
+}
+
+char *cat_free(unsigned int n, ...)
+{
+	char *out = NULL, *s;
+	size_t len = 0;
+	va_list ap;
+	FILE *f = open_memstream(&out, &len);
+
+	if (!f)
+		bail_out("out of memory");
+	va_start(ap, n);
+	while (n--) {
+		s = va_arg(ap, char *);
+		if (s)
+			fputs(s, f);
+		free(s);
+	}
+	va_end(ap);
+	fclose(f);
+	return out;
+}
