@@ -3,9 +3,9 @@
 
 KDIR ?= $(shell scripts/build-kernel)
 
-.PHONY: all deps kernel module tests check demo clean
+.PHONY: all deps kernel module tests tools check demo clean
 
-all: module tests
+all: module tests tools
 
 deps:
 	scripts/install-deps
@@ -19,6 +19,11 @@ module:
 tests:
 	$(MAKE) -C tests
 
+tools: tools/daxlease
+
+tools/daxlease: tools/daxlease.c include/uapi/linux/daxlease.h
+	$(CC) -Wall -Wextra -Werror -O2 -o $@ $<
+
 check:
 	scripts/check
 
@@ -27,6 +32,7 @@ demo:
 
 clean:
 	$(MAKE) -C tests clean
+	rm -f tools/daxlease
 	rm -rf out
 	find module -name '*.o' -o -name '*.ko' -o -name '*.mod*' -o -name '.*.cmd' | xargs -r rm -f
 	rm -f Module.symvers modules.order
