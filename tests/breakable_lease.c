@@ -165,14 +165,8 @@ static void test_fs(const struct dax_fs *fs, uint64_t seed, bool lbt_set)
 
 	/* Gone already if broken: F_UNLCK may fail, which is fine. */
 	lease_set(fd, F_UNLCK);
-	if (close(fd)) {
-		diag("close: %s", errno_name(errno));
+	if (!file_close_unlink(fd, path))
 		clean = false;
-	}
-	if (unlink(path)) {
-		diag("unlink %s: %s", path, errno_name(errno));
-		clean = false;
-	}
 	ok(clean, T_CLEAN, n);
 }
 

@@ -251,14 +251,8 @@ static void test_fs(const struct dax_fs *fs, uint64_t seed)
 	if (helper_stop(&h))
 		clean = false;
 
-	if (close(fd)) {
-		diag("close: %s", errno_name(errno));
+	if (!file_close_unlink(fd, path))
 		clean = false;
-	}
-	if (unlink(path)) {
-		diag("unlink %s: %s", path, errno_name(errno));
-		clean = false;
-	}
 	ok(clean, T_CLEAN, n);
 }
 

@@ -56,43 +56,6 @@ static void reg_refused(struct ibv_pd *pd, void *map, const char *fmt,
 	mr_dereg(mr);
 }
 
-/*
- * Second fd of @path: take 48, map, register, then munmap and close, so
- * that the lease is orphaned with its pages pinned. Returns the MR (NULL
- * with a diag if any step failed; the MR if only munmap/close failed, with
- * *@orphaned false).
- */
-static struct ibv_mr *make_orphan(struct ibv_pd *pd, const char *path,
-				  bool *orphaned)
-{
-	struct ibv_mr *mr = NULL;
-	void *map = NULL;
-	int fd;
-
-	*orphaned = false;
-	fd = open(path, O_RDWR);
-	if (fd < 0) {
-		diag("open %s: %s", path, errno_name(errno));
-		return NULL;
-	}
-	if (lease_set(fd, F_UNBREAKABLE))
-		diag("F_SETLEASE 48 on the second fd: %s", errno_name(errno));
-	else
-		map = file_map(fd, FILE_SIZE);
-	if (map)
-		mr = mr_reg(pd, map, FILE_SIZE);
-	*orphaned = mr != NULL;
-	if (map && munmap(map, FILE_SIZE)) {
-		diag("munmap: %s", errno_name(errno));
-		*orphaned = false;
-	}
-	if (close(fd)) {
-		diag("close: %s", errno_name(errno));
-		*orphaned = false;
-	}
-	return mr;
-}
-
 static void test_fs(struct ibv_pd *pd, const struct dax_fs *fs, uint64_t seed)
 {
 	struct ibv_mr *mr = NULL, *orphan_mr = NULL;
@@ -188,7 +151,7 @@ static void test_fs(struct ibv_pd *pd, const struct dax_fs *fs, uint64_t seed)
 		skip("no lease", T_UNLCK, n);
 	}
 
-	orphan_mr = make_orphan(pd, path, &orphaned);
+	orphan_mr = mr_pin_closed(pd, path, FILE_SIZE, &orphaned);
 	ok(orphaned, T_ORPHAN, n);
 	if (!map)
 		skip("no mapping", T_ORPHAN_PIN, n);
@@ -218,14 +181,8 @@ static void test_fs(struct ibv_pd *pd, const struct dax_fs *fs, uint64_t seed)
 		diag("munmap: %s", errno_name(errno));
 		clean = false;
 	}
-	if (close(fd)) {
-		diag("close: %s", errno_name(errno));
+	if (!file_close_unlink(fd, path))
 		clean = false;
-	}
-	if (unlink(path)) {
-		diag("unlink %s: %s", path, errno_name(errno));
-		clean = false;
-	}
 	ok(clean, T_CLEAN, n);
 }
 

@@ -160,38 +160,6 @@ static void write_part(struct ctx *c, const char *n, const char *path, int fd)
 	free(buf);
 }
 
-/* Take 48 on a new fd, register, munmap, close: the MR, or NULL. */
-static struct ibv_mr *pin_and_close(struct ctx *c, const char *path,
-				    bool *closed)
-{
-	struct ibv_mr *mr = NULL;
-	void *map = NULL;
-	int fd;
-
-	*closed = false;
-	fd = open(path, O_RDWR);
-	if (fd < 0) {
-		diag("open %s: %s", path, errno_name(errno));
-		return NULL;
-	}
-	if (lease_set(fd, F_UNBREAKABLE))
-		diag("F_SETLEASE 48: %s", errno_name(errno));
-	else
-		map = file_map(fd, FILE_SIZE);
-	if (map)
-		mr = mr_reg(c->v.pd, map, FILE_SIZE);
-	*closed = mr != NULL;
-	if (map && munmap(map, FILE_SIZE)) {
-		diag("munmap: %s", errno_name(errno));
-		*closed = false;
-	}
-	if (close(fd)) {
-		diag("close: %s", errno_name(errno));
-		*closed = false;
-	}
-	return mr;
-}
-
 /* Part 2: the protection without mapping or fd. T_ORPHAN to T_AFTER. */
 static void orphan_part(struct ctx *c, const char *n, const char *path)
 {
@@ -201,7 +169,7 @@ static void orphan_part(struct ctx *c, const char *n, const char *path)
 	bool closed, snap;
 	int r;
 
-	mr = pin_and_close(c, path, &closed);
+	mr = mr_pin_closed(c->v.pd, path, FILE_SIZE, &closed);
 	ok(closed, T_ORPHAN, n);
 
 	if (closed) {

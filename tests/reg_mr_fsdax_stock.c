@@ -83,14 +83,8 @@ static void test_fs(struct ibv_pd *pd, const struct dax_fs *fs, uint64_t seed)
 	/* Read through the file, not the (gone) mapping. */
 	ok(!pattern_file_check(fd, FILE_SIZE, seed), T_CONTENTS, n);
 
-	if (close(fd)) {
-		diag("close: %s", errno_name(errno));
+	if (!file_close_unlink(fd, path))
 		clean = false;
-	}
-	if (unlink(path)) {
-		diag("unlink %s: %s", path, errno_name(errno));
-		clean = false;
-	}
 	ok(clean, T_CLEAN, n);
 }
 

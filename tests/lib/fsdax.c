@@ -10,6 +10,7 @@
 #include <linux/fs.h>
 
 #include "fsdax.h"
+#include "lease.h"
 #include "pattern.h"
 #include "tap.h"
 
@@ -242,4 +243,35 @@ void file_state_free(struct file_state *s)
 	free(s->data);
 	s->data = NULL;
 	s->len = 0;
+}
+
+struct ibv_mr *mr_pin_closed(struct ibv_pd *pd, const char *path, size_t len,
+			     bool *closed)
+{
+	struct ibv_mr *mr = NULL;
+	void *map = NULL;
+	int fd;
+
+	*closed = false;
+	fd = open(path, O_RDWR);
+	if (fd < 0) {
+		diag("open %s: %s", path, errno_name(errno));
+		return NULL;
+	}
+	if (lease_set(fd, F_UNBREAKABLE))
+		diag("F_SETLEASE 48: %s", errno_name(errno));
+	else
+		map = file_map(fd, len);
+	if (map)
+		mr = mr_reg(pd, map, len);
+	*closed = mr != NULL;
+	if (map && munmap(map, len)) {
+		diag("munmap: %s", errno_name(errno));
+		*closed = false;
+	}
+	if (close(fd)) {
+		diag("close: %s", errno_name(errno));
+		*closed = false;
+	}
+	return mr;
 }

@@ -33,6 +33,15 @@ struct ibv_mr *mr_reg(struct ibv_pd *pd, void *addr, size_t len);
 /* ibv_dereg_mr() of @mr if not NULL: 0, or -1 with a diag. */
 int mr_dereg(struct ibv_mr *mr);
 
+/*
+ * Open @path again, take F_LAYOUT|F_EXCLUSIVE, map and register @len bytes,
+ * then munmap and close: the MR outlives its mapping and every fd, so the
+ * lease is orphaned. Returns the MR, or NULL with a diag; *@closed is true
+ * when every step including munmap and close succeeded.
+ */
+struct ibv_mr *mr_pin_closed(struct ibv_pd *pd, const char *path, size_t len,
+			     bool *closed);
+
 #define FSTATE_MAX_EXTENTS	64
 #define FSTATE_MAX_DATA		(64UL << 20)
 

@@ -131,3 +131,18 @@ int pattern_file_check(int fd, size_t size, uint64_t seed)
 	}
 	return 0;
 }
+
+bool file_close_unlink(int fd, const char *path)
+{
+	bool ok = true;
+
+	if (close(fd)) {
+		diag("close: %s", errno_name(errno));
+		ok = false;
+	}
+	if (unlink(path)) {
+		diag("unlink %s: %s", path, errno_name(errno));
+		ok = false;
+	}
+	return ok;
+}

@@ -6,6 +6,7 @@
 #ifndef DAXLEASE_PATTERN_H
 #define DAXLEASE_PATTERN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -35,5 +36,9 @@ int pattern_file_create(const char *dir, size_t size, uint64_t seed,
 
 /* Read @fd back with pread: 0 if it holds the pattern, -1 with a diag. */
 int pattern_file_check(int fd, size_t size, uint64_t seed);
+
+/* close(@fd) and unlink(@path), with a diag for each failure: true if both
+ * succeeded. */
+bool file_close_unlink(int fd, const char *path);
 
 #endif
