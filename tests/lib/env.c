@@ -1,4 +1,5 @@
 /* The guest environment: see env.h. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -60,8 +61,10 @@ int file_is_dax(int fd)
 {
 	struct statx stx;
 
-	if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx))
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx)) {
+		diag("statx: %s", errno_name(errno));
 		return -1;
+	}
 	/* No DAX in the mask: kernel too old to tell, which is not "yes". */
 	return (stx.stx_attributes_mask & STATX_ATTR_DAX) &&
 	       (stx.stx_attributes & STATX_ATTR_DAX);

@@ -33,7 +33,10 @@ const struct dax_fs *dax_fs_list(void);
 #define for_each_dax_fs(fs) \
 	for ((fs) = dax_fs_list(); (fs)->name; (fs)++)
 
-/* 1 if the open file @fd is DAX (statx STATX_ATTR_DAX), 0 if not, -1 on error. */
+/*
+ * 1 if the open file @fd is DAX (statx STATX_ATTR_DAX), 0 if not, -1 (with
+ * a diag) on error.
+ */
 int file_is_dax(int fd);
 
 #endif
