@@ -482,7 +482,7 @@ static void access_points(void)
 	struct keeper k = { -1 };
 	int r;
 
-	r = child_run_bounded(read_as_nobody, &rd);
+	r = child_run(read_as_nobody, &rd);
 	if (r != EACCES)
 		diag("reader: %s, expected EACCES", res_name(r));
 	ok(r == EACCES, T_EACCES_ROOT);
@@ -492,7 +492,7 @@ static void access_points(void)
 		diag("target: %s", child_result_name(r));
 	} else {
 		rd.pid = k.pid;
-		r = child_run_bounded(read_as_nobody, &rd);
+		r = child_run(read_as_nobody, &rd);
 		if (r != EACCES)
 			diag("reader: %s, expected EACCES", res_name(r));
 	}
@@ -504,7 +504,7 @@ static void access_points(void)
 		diag("target: %s", child_result_name(r));
 	} else {
 		rd.pid = k.pid;
-		r = child_run_bounded(read_as_nobody, &rd);
+		r = child_run(read_as_nobody, &rd);
 		if (r)
 			diag("reader: %s, expected success",
 			     res_name(r));

@@ -87,24 +87,6 @@ static int hold_pin(void *arg)
 	return 0;
 }
 
-/* One point: delete_module must fail as "in use" and leave the module. */
-static void unload_refused(const char *fmt)
-{
-	int ret = module_unload(DAXLEASE_MODULE_NAME), err = errno;
-	bool loaded = module_loaded(DAXLEASE_MODULE_NAME);
-
-	if (!ret)
-		diag("delete_module succeeded");
-	else if (err != EWOULDBLOCK && err != EBUSY)
-		diag("delete_module: %s", errno_name(err));
-	if (!loaded) {
-		diag("module gone: loading it again");
-		if (!env_module() || module_load(env_module()))
-			diag("reloading failed");
-	}
-	ok(ret && (err == EWOULDBLOCK || err == EBUSY) && loaded, "%s", fmt);
-}
-
 /* The holder scenarios on the first file that exists. */
 static void test_busy(const struct file *f)
 {
@@ -122,7 +104,7 @@ static void test_busy(const struct file *f)
 	if (r)
 		diag("child: %s", child_result_name(r));
 	if (ok(r == 0, T_HOLD_LEASE))
-		unload_refused(T_BUSY_LEASE);
+		ok(module_unload_refused(), "%s", T_BUSY_LEASE);
 	else
 		skip("no lease", T_BUSY_LEASE);
 	helper_stop(&h);
@@ -131,7 +113,7 @@ static void test_busy(const struct file *f)
 	if (r)
 		diag("child: %s", child_result_name(r));
 	if (ok(r == 0, T_HOLD_PIN))
-		unload_refused(T_BUSY_PIN);
+		ok(module_unload_refused(), "%s", T_BUSY_PIN);
 	else
 		skip("no pin", T_BUSY_PIN);
 	helper_stop(&h);

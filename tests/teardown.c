@@ -301,24 +301,6 @@ static void kill_order_case(const char *n, const char *dir, uint64_t seed,
 	drop_file(path);
 }
 
-/* One point: delete_module must fail as "in use" and leave the module. */
-static bool unload_refused(void)
-{
-	int ret = module_unload(DAXLEASE_MODULE_NAME), err = errno;
-	bool loaded = module_loaded(DAXLEASE_MODULE_NAME);
-
-	if (!ret)
-		diag("delete_module succeeded");
-	else if (err != EWOULDBLOCK && err != EBUSY)
-		diag("delete_module: %s", errno_name(err));
-	if (!loaded) {
-		diag("module gone: loading it again");
-		if (!env_module() || module_load(env_module()))
-			diag("reloading failed");
-	}
-	return ret && (err == EWOULDBLOCK || err == EBUSY) && loaded;
-}
-
 static void scm_case(const char *n, const char *dir, uint64_t seed,
 		     struct report *rep)
 {
@@ -368,7 +350,7 @@ static void scm_case(const char *n, const char *dir, uint64_t seed,
 	CHECK(&c, view_is(esc, one_lease(spid, rep->lease_fd, true,
 					 FILE_PAGES, esc, upath)), T_S_GV, n);
 	CHECK(&c, trunc_is(path, ETXTBSY), T_S_TRUNC, n);
-	CHECK(&c, unload_refused(), T_S_RMMOD, n);
+	CHECK(&c, module_unload_refused(), T_S_RMMOD, n);
 	STEP(&c, !keeper_exit(&r), T_S_R_EXIT, n);
 	CHECK(&c, gview_becomes(esc, "", SETTLE_MS), T_S_GONE, n);
 	CHECK(&c, trunc_is(path, 0), T_S_TRUNC2, n);

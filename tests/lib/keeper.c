@@ -17,14 +17,6 @@
 #include "proc.h"
 #include "tap.h"
 
-/* Close every fd above stderr but @keep (-1: none). */
-static void close_all_but(int keep)
-{
-	if (keep > 3)
-		close_range(3, keep - 1, 0);
-	close_range(keep >= 3 ? keep + 1 : 3, ~0U, 0);
-}
-
 static void sleep_ms(unsigned int ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
@@ -122,7 +114,7 @@ void keeper_wait_release(void)
 }
 
 /* SIGKILL and reap @pid as a last resort. */
-static void kill_reap(pid_t pid)
+void kill_reap(pid_t pid)
 {
 	int status;
 
@@ -153,7 +145,7 @@ int keeper_start(struct keeper *k, int (*fn)(void *arg), void *arg,
 		close(res[0]);
 		if (close_fds) {
 			if (keep_fd == res[1] || keep_fd < 0) {
-				close_all_but(res[1]);
+				close_inherited(res[1], -1);
 			} else {
 				/* keep both: move the pipe below @keep_fd */
 				int lo = keep_fd < res[1] ? keep_fd : res[1];
@@ -237,32 +229,6 @@ int keeper_kill(struct keeper *k)
 	return keeper_end(k, SIGKILL);
 }
 
-int child_run_bounded(int (*fn)(void *arg), void *arg)
-{
-	int status;
-	pid_t pid;
-
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		diag("fork: %s", errno_name(errno));
-		return CHILD_DIED;
-	}
-	if (!pid) {
-		close_all_but(-1);
-		timeout_arm(CHILD_TIMEOUT_S);
-		_exit(fn(arg) & 0xff);
-	}
-	if (wait_bounded(pid, &status, (CHILD_TIMEOUT_S + 5) * 1000)) {
-		kill_reap(pid);
-		return CHILD_DIED;
-	}
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	diag("child %d killed by signal %d", (int)pid, WTERMSIG(status));
-	return CHILD_DIED;
-}
-
 struct trunc_arg {
 	const char *path;
 	off_t size;
@@ -279,7 +245,7 @@ int truncate_other(const char *path, off_t size)
 {
 	struct trunc_arg t = { path, size };
 
-	return child_run_bounded(do_truncate, &t);
+	return child_run(do_truncate, &t);
 }
 
 int drop_ids(uid_t uid, gid_t gid)

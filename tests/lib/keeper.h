@@ -51,17 +51,14 @@ int keeper_kill(struct keeper *k);
 /* waitpid(@pid) for at most @ms: 0 and *@status, or -1 with a diag. */
 int wait_bounded(pid_t pid, int *status, unsigned int ms);
 
+/* SIGKILL @pid and reap it (bounded). */
+void kill_reap(pid_t pid);
+
 /*
  * Wait at most @ms until @pid, not necessarily our child, has exited
  * (zombie, or gone): by then its files and mm are released. 0 or -1.
  */
 int wait_exited(pid_t pid, unsigned int ms);
-
-/*
- * Like child_run() (proc.h: fork, close inherited fds, SIGALRM guard of
- * CHILD_TIMEOUT_S, exit with @fn's result) but reaped within REAP_MS.
- */
-int child_run_bounded(int (*fn)(void *arg), void *arg);
 
 /*
  * truncate(2) of @path to @size by a new process that holds nothing:

@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "env.h"
 #include "kmod.h"
 #include "tap.h"
 
@@ -96,4 +97,21 @@ int module_restore(const char *name, const char *path, bool was_loaded)
 		return -1;
 	}
 	return 0;
+}
+
+bool module_unload_refused(void)
+{
+	int ret = module_unload(DAXLEASE_MODULE_NAME), err = errno;
+	bool loaded = module_loaded(DAXLEASE_MODULE_NAME);
+
+	if (!ret)
+		diag("delete_module succeeded");
+	else if (err != EWOULDBLOCK && err != EBUSY)
+		diag("delete_module: %s", errno_name(err));
+	if (!loaded) {
+		diag("module gone: loading it again");
+		if (!env_module() || module_load(env_module()))
+			diag("reloading failed");
+	}
+	return ret && (err == EWOULDBLOCK || err == EBUSY) && loaded;
 }

@@ -34,6 +34,13 @@ int module_need(const char *name, const char *path, bool *was_loaded);
  * @path if it was loaded, unload it if it was not. 0 on success, -1 with a
  * diag otherwise (e.g. it was loaded but @path is NULL).
  */
+/*
+ * delete_module of the daxlease module must fail as "in use" (EWOULDBLOCK,
+ * or EBUSY) and leave it loaded; if it went anyway it is loaded again.
+ * True if it was refused.
+ */
+bool module_unload_refused(void);
+
 int module_restore(const char *name, const char *path, bool was_loaded);
 
 #endif

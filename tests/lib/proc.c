@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "keeper.h"
 #include "proc.h"
 #include "tap.h"
 
@@ -40,8 +41,7 @@ long long clock_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-/* Close every fd above stderr but @a and @b (-1: none). */
-static void close_inherited(int a, int b)
+void close_inherited(int a, int b)
 {
 	int keep[2] = { a < b ? a : b, a < b ? b : a };
 	unsigned int lo = 3;
@@ -57,6 +57,16 @@ static void close_inherited(int a, int b)
 	close_range(lo, ~0U, 0);
 }
 
+/* The exit code of a reaped child, or CHILD_DIED if a signal killed it. */
+static int child_result(pid_t pid, int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	diag("child %d killed by signal %d (%s)", pid, WTERMSIG(status),
+	     strsignal(WTERMSIG(status)));
+	return CHILD_DIED;
+}
+
 static int child_wait(pid_t pid)
 {
 	pid_t got;
@@ -69,11 +79,7 @@ static int child_wait(pid_t pid)
 		diag("waitpid %d: %s", pid, errno_name(errno));
 		return CHILD_DIED;
 	}
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	diag("child %d killed by signal %d (%s)", pid, WTERMSIG(status),
-	     strsignal(WTERMSIG(status)));
-	return CHILD_DIED;
+	return child_result(pid, status);
 }
 
 int child_run(int (*fn)(void *arg), void *arg)
@@ -83,6 +89,7 @@ int child_run(int (*fn)(void *arg), void *arg)
 
 int child_run_timeout(int (*fn)(void *arg), void *arg, unsigned int seconds)
 {
+	int status;
 	pid_t pid;
 
 	fflush(NULL);
@@ -96,7 +103,12 @@ int child_run_timeout(int (*fn)(void *arg), void *arg, unsigned int seconds)
 		timeout_arm(seconds);
 		_exit(fn(arg) & 0xff);
 	}
-	return child_wait(pid);
+	/* the alarm cannot end a child stuck in the kernel: bound the wait */
+	if (wait_bounded(pid, &status, (seconds + 5) * 1000)) {
+		kill_reap(pid);
+		return CHILD_DIED;
+	}
+	return child_result(pid, status);
 }
 
 const char *child_result_name(int result)

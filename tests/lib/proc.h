@@ -35,6 +35,9 @@ long long clock_ms(void);
 int child_run(int (*fn)(void *arg), void *arg);
 
 /* child_run() with a guard of @seconds instead of CHILD_TIMEOUT_S. */
+/* Close every fd above stderr but @a and @b (-1: none). */
+void close_inherited(int a, int b);
+
 int child_run_timeout(int (*fn)(void *arg), void *arg, unsigned int seconds);
 
 /* "success", "setup error", "child died", or the errno name. */
