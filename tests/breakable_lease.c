@@ -186,9 +186,7 @@ int main(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGIO, &sa, NULL);
 
-	if (!ok(!module_need(DAXLEASE_MODULE_NAME, env_module(), &was_loaded),
-		"daxlease module loaded"))
-		bail_out("cannot load the daxlease module");
+	was_loaded = module_begin();
 
 	lbt_saved = !read_str(LBT_PATH, lbt, sizeof(lbt));
 	if (lbt_saved)
@@ -202,8 +200,6 @@ int main(void)
 		ok(!write_str(LBT_PATH, lbt), T_LBT_BACK);
 	else
 		skip("never read", T_LBT_BACK);
-	ok(!module_restore(DAXLEASE_MODULE_NAME, env_module(), was_loaded),
-	   "daxlease module state restored (%s)",
-	   was_loaded ? "still loaded" : "unloaded again");
+	module_end(was_loaded);
 	return done_testing();
 }

@@ -84,7 +84,6 @@ struct pin_longterm_test {
 #define PIN_LONGTERM_TEST_FLAG_USE_WRITE	1
 
 /* Point names, the same whether the point runs or is skipped. */
-#define T_LOADED	"daxlease module loaded"
 #define T_RXE		"open the rxe device"
 #define T_SETUP		"%s: create a 2 MiB file, take F_LAYOUT|F_EXCLUSIVE (48), map it MAP_SHARED"
 #define T_EMPTY		"before any registration our /proc/<pid>/file_pins is empty"
@@ -108,7 +107,6 @@ struct pin_longterm_test {
 #define T_DEREG		"deregister every MR: /proc/<pid>/file_pins is empty again"
 #define T_CLEAN		"%s: F_UNLCK, munmap, close and unlink"
 #define T_RXE_CLOSE	"close the rxe device"
-#define T_RESTORED	"daxlease module state restored (%s)"
 
 struct pfile {
 	const char *name;		/* "xfs", "ext4" */
@@ -621,9 +619,7 @@ int main(void)
 	     DAX_FS_COUNT + 2);
 	seed = pattern_seed();
 
-	if (!ok(!module_need(DAXLEASE_MODULE_NAME, env_module(), &was_loaded),
-		T_LOADED))
-		bail_out("cannot load the daxlease module");
+	was_loaded = module_begin();
 	if (!ok(!verbs_open(&v, env_rxe()) &&
 		!fd_path(0, v.ctx->cmd_fd, upath, sizeof(upath)), T_RXE)) {
 		module_restore(DAXLEASE_MODULE_NAME, env_module(), was_loaded);
@@ -671,7 +667,6 @@ int main(void)
 		clean_file(&files[i]);
 
 	ok(!verbs_close(&v), T_RXE_CLOSE);
-	ok(!module_restore(DAXLEASE_MODULE_NAME, env_module(), was_loaded),
-	   T_RESTORED, was_loaded ? "still loaded" : "unloaded again");
+	module_end(was_loaded);
 	return done_testing();
 }

@@ -59,7 +59,6 @@
 #define FS_POINTS	17
 
 /* Point names, the same whether the point runs or is skipped. */
-#define T_LOADED	"daxlease module loaded"
 #define T_RXE		"open the rxe device twice (two ibv_contexts)"
 #define T_EACCES	"uid/gid 65534: reading /proc/daxlease fails with EACCES"
 #define T_LBT		"set " LBT_PATH " to 1"
@@ -82,7 +81,6 @@
 #define T_CLEAN		"%s: release everything and unlink the files"
 #define T_LBT_BACK	"restore " LBT_PATH
 #define T_RXE_CLOSE	"close both ibv_contexts"
-#define T_RESTORED	"daxlease module state restored (%s)"
 
 struct gfile {
 	char path[PATH_MAX];
@@ -575,9 +573,7 @@ int main(void)
 	sa.sa_flags = SA_RESTART;
 	sigaction(SIGIO, &sa, NULL);
 
-	if (!ok(!module_need(DAXLEASE_MODULE_NAME, env_module(), &was_loaded),
-		T_LOADED))
-		bail_out("cannot load the daxlease module");
+	was_loaded = module_begin();
 	if (!ok(!verbs_open(&v, env_rxe()) && !verbs_open(&v2, env_rxe()) &&
 		!fd_path(0, v.ctx->cmd_fd, upath, sizeof(upath)) &&
 		!fd_path(0, v2.ctx->cmd_fd, upath2, sizeof(upath2)), T_RXE)) {
@@ -608,7 +604,6 @@ int main(void)
 	else
 		skip("not changed", T_LBT_BACK);
 	ok(!verbs_close(&v2) & !verbs_close(&v), T_RXE_CLOSE);
-	ok(!module_restore(DAXLEASE_MODULE_NAME, env_module(), was_loaded),
-	   T_RESTORED, was_loaded ? "still loaded" : "unloaded again");
+	module_end(was_loaded);
 	return done_testing();
 }

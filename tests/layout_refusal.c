@@ -493,9 +493,7 @@ int main(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGIO, &sa, NULL);
 
-	if (!ok(!module_need(DAXLEASE_MODULE_NAME, env_module(), &was_loaded),
-		"daxlease module loaded"))
-		bail_out("cannot load the daxlease module");
+	was_loaded = module_begin();
 	if (!ok(!verbs_open(&v, env_rxe()), "open the rxe device")) {
 		module_restore(DAXLEASE_MODULE_NAME, env_module(), was_loaded);
 		bail_out("no rxe device");
@@ -505,8 +503,6 @@ int main(void)
 		test_fs(v.pd, fs, seed);
 
 	ok(!verbs_close(&v), "close the rxe device");
-	ok(!module_restore(DAXLEASE_MODULE_NAME, env_module(), was_loaded),
-	   "daxlease module state restored (%s)",
-	   was_loaded ? "still loaded" : "unloaded again");
+	module_end(was_loaded);
 	return done_testing();
 }

@@ -263,16 +263,12 @@ int main(void)
 	plan(1 + 1 + DAX_FS_COUNT * FS_POINTS + 1);
 	seed = pattern_seed();
 
-	if (!ok(!module_need(DAXLEASE_MODULE_NAME, env_module(), &was_loaded),
-		"daxlease module loaded"))
-		bail_out("cannot load the daxlease module");
+	was_loaded = module_begin();
 
 	test_tmpfs(seed);
 	for_each_dax_fs(fs)
 		test_fs(fs, seed);
 
-	ok(!module_restore(DAXLEASE_MODULE_NAME, env_module(), was_loaded),
-	   "daxlease module state restored (%s)",
-	   was_loaded ? "still loaded" : "unloaded again");
+	module_end(was_loaded);
 	return done_testing();
 }

@@ -252,9 +252,7 @@ int main(void)
 	c.seed = pattern_seed();
 	c.src_seed = ~c.seed;
 
-	if (!ok(!module_need(DAXLEASE_MODULE_NAME, env_module(), &was_loaded),
-		"daxlease module loaded"))
-		bail_out("cannot load the daxlease module");
+	was_loaded = module_begin();
 	if (!ok(!verbs_open(&c.v, env_rxe()), "open the rxe device")) {
 		module_restore(DAXLEASE_MODULE_NAME, env_module(), was_loaded);
 		bail_out("no rxe device");
@@ -285,8 +283,6 @@ int main(void)
 	ok(!teardown, "teardown: deregister the source MR, destroy QPs, close device");
 	if (src != MAP_FAILED)
 		munmap(src, LEN);
-	ok(!module_restore(DAXLEASE_MODULE_NAME, env_module(), was_loaded),
-	   "daxlease module state restored (%s)",
-	   was_loaded ? "still loaded" : "unloaded again");
+	module_end(was_loaded);
 	return done_testing();
 }

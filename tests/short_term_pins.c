@@ -260,15 +260,11 @@ int main(void)
 	seed = pattern_seed();
 	srand(seed);
 
-	if (!ok(!module_need(DAXLEASE_MODULE_NAME, env_module(), &was_loaded),
-		"daxlease module loaded"))
-		bail_out("cannot load the daxlease module");
+	was_loaded = module_begin();
 
 	for_each_dax_fs(fs)
 		test_fs(fs, seed);
 
-	ok(!module_restore(DAXLEASE_MODULE_NAME, env_module(), was_loaded),
-	   "daxlease module state restored (%s)",
-	   was_loaded ? "still loaded" : "unloaded again");
+	module_end(was_loaded);
 	return done_testing();
 }

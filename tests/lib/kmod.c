@@ -115,3 +115,20 @@ bool module_unload_refused(void)
 	}
 	return ret && (err == EWOULDBLOCK || err == EBUSY) && loaded;
 }
+
+bool module_begin(void)
+{
+	bool was_loaded;
+
+	if (!ok(!module_need(DAXLEASE_MODULE_NAME, env_module(), &was_loaded),
+		"daxlease module loaded"))
+		bail_out("cannot load the daxlease module");
+	return was_loaded;
+}
+
+void module_end(bool was_loaded)
+{
+	ok(!module_restore(DAXLEASE_MODULE_NAME, env_module(), was_loaded),
+	   "daxlease module state restored (%s)",
+	   was_loaded ? "still loaded" : "unloaded again");
+}

@@ -41,6 +41,15 @@ int module_need(const char *name, const char *path, bool *was_loaded);
  */
 bool module_unload_refused(void);
 
+/*
+ * The test point "daxlease module loaded", loading it if needed (bails out
+ * if it cannot). Returns whether it was loaded before, for module_end().
+ */
+bool module_begin(void);
+
+/* The test point "daxlease module state restored": as module_begin() found. */
+void module_end(bool was_loaded);
+
 int module_restore(const char *name, const char *path, bool was_loaded);
 
 #endif
