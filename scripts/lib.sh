@@ -5,6 +5,13 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cache_root=${DAXLEASE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/daxlease}
 source_tarball=/usr/src/linux-source-6.12.tar.xz
 kernel_config=${DAXLEASE_KCONFIG:-$top/scripts/config/test.config}
+# DAXLEASE_KERNEL=debug adds the debug fragment (KASAN, lockdep, kmemleak,
+# fault injection) on top: a separate cached build, module built against it.
+case ${DAXLEASE_KERNEL:-test} in
+test) kernel_configs=("$kernel_config") ;;
+debug) kernel_configs=("$kernel_config" "$top/scripts/config/debug.config") ;;
+*) printf '[daxlease] error: DAXLEASE_KERNEL is test or debug, not %s\n' "$DAXLEASE_KERNEL" >&2; exit 1 ;;
+esac
 
 log() { printf '[daxlease] %s\n' "$*" >&2; }
 die() { printf '[daxlease] error: %s\n' "$*" >&2; exit 1; }
@@ -26,8 +33,19 @@ kernel_key() {
 		echo "$version"
 		cat "$top/hooks/series"
 		hook_patches | xargs -r cat
-		cat "$kernel_config"
+		cat "${kernel_configs[@]}"
 	} | sha256sum | cut -c1-16 | sed "s/^/$version-/"
 }
 
 kernel_dir() { echo "$cache_root/kernel-$(kernel_key)"; }
+
+# The config fragments in order, with a symbol set again by a later fragment
+# kept only at its last setting (that is what Kconfig applies).
+kernel_fragment() {
+	cat "${kernel_configs[@]}" | awk '
+		{ line[NR] = $0; sym = "" }
+		/^CONFIG_/ { sym = $0; sub(/=.*/, "", sym) }
+		/^# CONFIG_/ { sym = $2 }
+		sym != "" { last[sym] = NR; at[NR] = sym }
+		END { for (i = 1; i <= NR; i++) if (!(i in at) || last[at[i]] == i) print line[i] }'
+}
