@@ -3,7 +3,7 @@
 
 KDIR ?= $(shell scripts/build-kernel)
 
-.PHONY: all deps kernel module tests tools check demo clean
+.PHONY: all deps kernel module tests tools check check-debug demo clean
 
 all: module tests tools
 
@@ -26,6 +26,11 @@ tools/daxlease: tools/daxlease.c include/uapi/linux/daxlease.h
 
 check:
 	scripts/check
+
+# The whole suite on the debug kernel (KASAN, lockdep, kmemleak, fault
+# injection): a separate cached kernel build; see README.
+check-debug:
+	DAXLEASE_KERNEL=debug scripts/check
 
 demo:
 	scripts/demo
