@@ -57,25 +57,20 @@ static unsigned int port = 18600;	/* a new one per run: no TIME_WAIT */
 static bool tcp_listening(unsigned int port)
 {
 	static const char *const tables[] = { "/proc/net/tcp", "/proc/net/tcp6" };
-	char want[16], line[512], *local, *state;
+	unsigned int i, lport, state;
 	bool found = false;
-	unsigned int i;
+	char line[512];
 	FILE *f;
 
-	snprintf(want, sizeof(want), ":%04X", port);
 	for (i = 0; i < 2 && !found; i++) {
 		f = fopen(tables[i], "r");
 		if (!f)
 			continue;
-		while (!found && fgets(line, sizeof(line), f)) {
-			/* "sl local rem st ...": LISTEN is state 0A */
-			local = strchr(line, ':');
-			local = local ? strtok(local + 1, " ") : NULL;
-			strtok(NULL, " ");
-			state = strtok(NULL, " ");
-			found = local && state && strstr(local, want) &&
-				!strcmp(state, "0A");
-		}
+		/* "sl: local:port remote:port st ...", hex; LISTEN is 0A */
+		while (!found && fgets(line, sizeof(line), f))
+			found = sscanf(line, " %*u: %*[0-9A-Fa-f]:%x %*s %x",
+				       &lport, &state) == 2 &&
+				lport == port && state == 0x0a;
 		fclose(f);
 	}
 	return found;
