@@ -107,8 +107,8 @@ static bool perftest_pair(struct cmd *server, struct cmd *client,
 	};
 	char **sargv = leased ? server_argv : server_argv + 5;
 
-	diag("server: %s%s ... %s", leased ? "daxlease run --lease DST -- " : "",
-	     sargv[0], mmap_dst);
+	diag("server: %sib_write_bw ... %s",
+	     leased ? "daxlease run --lease DST -- " : "", mmap_dst);
 	if (cmd_start(server, CMD_SAME_USER, sargv))
 		return false;
 	t0 = clock_ms();

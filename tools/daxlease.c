@@ -163,6 +163,25 @@ static char *slurp(const char *path)
 	return buf;
 }
 
+/*
+ * A report of the kernel, whole; exits with EXIT_PERM and @denied_why if
+ * reading it is not allowed, with @missing_code and @missing_why if it does
+ * not exist.
+ */
+static char *report_read(const char *path, const char *denied_why,
+			 int missing_code, const char *missing_why)
+{
+	char *text = slurp(path);
+
+	if (text)
+		return text;
+	if (errno == EACCES || errno == EPERM)
+		die(EXIT_PERM, "%s: permission denied: %s", path, denied_why);
+	if (errno == ENOENT || errno == ESRCH)
+		die(missing_code, "%s: %s", path, missing_why);
+	die(EXIT_FAIL, "%s: %s", path, strerror(errno));
+}
+
 /* @raw with newlines as "\012", the way seq_file_path() prints paths. */
 static char *path_escape(const char *raw)
 {
@@ -331,18 +350,9 @@ static void view_read(struct view *v)
 	struct owner *o;
 	int off;
 
-	text = slurp(GLOBAL_VIEW);
-	if (!text) {
-		if (errno == EACCES || errno == EPERM)
-			die(EXIT_PERM,
-			    "%s: permission denied: the list of leases is readable by root only",
-			    GLOBAL_VIEW);
-		if (errno == ENOENT)
-			die(EXIT_NO_MODULE,
-			    "%s is missing: the daxlease module is not loaded",
-			    GLOBAL_VIEW);
-		die(EXIT_FAIL, "%s: %s", GLOBAL_VIEW, strerror(errno));
-	}
+	text = report_read(GLOBAL_VIEW,
+			   "the list of leases is readable by root only",
+			   EXIT_NO_MODULE, "the daxlease module is not loaded");
 	v->leases = NULL;
 	v->n = 0;
 	for (line = text; *line; line = next) {
@@ -534,14 +544,9 @@ static int cmd_pins(int argc, char **argv)
 		die(EXIT_NO_SUCH, "no process %ld", pid);
 	need_daxlease();
 	snprintf(path, sizeof(path), "%s/file_pins", dir);
-	text = slurp(path);
-	if (!text) {
-		if (errno == EACCES || errno == EPERM)
-			die(EXIT_PERM,
-			    "%s: permission denied: reading another process's pins needs ptrace read access (same user, or CAP_SYS_PTRACE)",
-			    path);
-		die(errno_exit(errno), "%s: %s", path, strerror(errno));
-	}
+	text = report_read(path,
+			   "reading another process's pins needs ptrace read access (same user, or CAP_SYS_PTRACE)",
+			   EXIT_NO_SUCH, "the process exited");
 	printf("pid %ld %s\n", pid, comm_of(pid));
 	for (line = text; *line; line = next) {
 		next = strchr(line, '\n');
