@@ -296,7 +296,7 @@ static void take_lease(const char *path)
 
 static int cmd_run(int argc, char **argv)
 {
-	int i, leases = 0;
+	int i, err, leases = 0;
 
 	for (i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--")) {
@@ -314,8 +314,9 @@ static int cmd_run(int argc, char **argv)
 	for (leases = 0; leases < i - 1; leases += 2)
 		take_lease(argv[leases + 1]);
 	execvp(argv[i], argv + i);
-	fprintf(stderr, "daxlease: %s: %s\n", argv[i], strerror(errno));
-	return errno == ENOENT ? EXIT_EXEC : EXIT_EXEC_PERM;
+	err = errno;
+	fprintf(stderr, "daxlease: %s: %s\n", argv[i], strerror(err));
+	return err == ENOENT ? EXIT_EXEC : EXIT_EXEC_PERM;
 }
 
 /* ---- the global view: who, status ---- */
