@@ -160,13 +160,10 @@ static void test_fs(const struct dax_fs *fs, uint64_t seed)
 	uint8_t *sent = NULL, *landed = NULL;
 	struct chain ch = CHAIN_INIT;
 	const char *n = fs->name;
-	struct cmd server, client;
+	struct cmd server = CMD_INIT, client = CMD_INIT;
 	int dfd = -1, sfd = -1;
 	bool ran;
 
-	server.out_fd = server.err_fd = client.out_fd = client.err_fd = -1;
-	server.out = server.err = client.out = client.err = NULL;
-	server.running = client.running = false;
 	if (!fs->path)
 		chain_break(&ch, "filesystem not mounted");
 	if (ch.ok) {

@@ -38,7 +38,8 @@ int cmd_start(struct cmd *c, uid_t uid, char *const argv[])
 	c->pid = -1;
 	c->running = false;
 	c->status = CHILD_DIED;
-	c->out = c->err = NULL;
+	c->out = NULL;
+	c->err = NULL;
 	c->out_fd = memfd_create("cmd-out", MFD_CLOEXEC);
 	c->err_fd = memfd_create("cmd-err", MFD_CLOEXEC);
 	if (c->out_fd < 0 || c->err_fd < 0) {
@@ -60,7 +61,8 @@ int cmd_start(struct cmd *c, uid_t uid, char *const argv[])
 	    dup2(c->err_fd, 2) < 0)
 		_exit(CHILD_SETUP_ERR);
 	close_inherited(-1, -1);
-	if (uid != CMD_SAME_USER && (err = drop_ids(uid, uid))) {
+	err = uid == CMD_SAME_USER ? 0 : drop_ids(uid, uid);
+	if (err) {
 		fprintf(stderr, "cmd: dropping to uid %d: %s\n", (int)uid,
 			strerror(err));
 		_exit(CHILD_SETUP_ERR);
@@ -120,10 +122,12 @@ void cmd_free(struct cmd *c)
 		close(c->out_fd);
 	if (c->err_fd >= 0)
 		close(c->err_fd);
-	c->out_fd = c->err_fd = -1;
+	c->out_fd = -1;
+	c->err_fd = -1;
 	free(c->out);
 	free(c->err);
-	c->out = c->err = NULL;
+	c->out = NULL;
+	c->err = NULL;
 }
 
 void cmd_diag(const struct cmd *c)

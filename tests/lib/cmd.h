@@ -15,6 +15,9 @@
 /* Run as we are (for cmd_start()'s @uid). */
 #define CMD_SAME_USER	((uid_t)-1)
 
+/* A struct cmd that was never started: cmd_free() accepts it. */
+#define CMD_INIT	{ .pid = -1, .out_fd = -1, .err_fd = -1, .status = -1 }
+
 struct cmd {
 	pid_t pid;		/* the process; -1 if the start failed */
 	bool running;		/* started and not yet reaped */
@@ -45,13 +48,17 @@ void cmd_free(struct cmd *c);
 /* A diag with @c's exit status, stdout and stderr, line by line. */
 void cmd_diag(const struct cmd *c);
 
-/* True if @c exited with @status and printed @out and @err exactly
- * (NULL: not checked); else cmd_diag() and what differed. */
+/*
+ * True if @c exited with @status and printed @out and @err exactly (NULL:
+ * not checked); else cmd_diag() and what differed.
+ */
 bool cmd_is(const struct cmd *c, int status, const char *out,
 	    const char *err);
 
-/* "<repo>/@rel" of the checkout the running test binary belongs to
- * (tests/bin/<name>); bails out if that cannot be found. Free it. */
+/*
+ * "<repo>/@rel" of the checkout the running test binary belongs to
+ * (tests/bin/<name>); bails out if that cannot be found. Free it.
+ */
 char *repo_path(const char *rel);
 
 #endif
