@@ -3,7 +3,17 @@
 
 KDIR ?= $(shell scripts/build-kernel)
 
-.PHONY: all deps kernel module tests tools check demo clean
+.PHONY: all deps kernel module tests tools check demo clean install uninstall
+
+# make install: the daxlease command, its man pages and the uapi header.
+PREFIX ?= /usr/local
+sbindir ?= $(PREFIX)/sbin
+mandir ?= $(PREFIX)/share/man
+includedir ?= $(PREFIX)/include
+man_pages := $(wildcard man/man[1-8]/*.[1-8])
+installed := $(DESTDIR)$(sbindir)/daxlease \
+	$(DESTDIR)$(includedir)/linux/daxlease.h \
+	$(patsubst man/%,$(DESTDIR)$(mandir)/%,$(man_pages))
 
 all: module tests tools
 
@@ -26,6 +36,17 @@ tools/daxlease: tools/daxlease.c include/uapi/linux/daxlease.h
 
 check:
 	scripts/check
+
+install: tools/daxlease
+	install -D -m 0755 tools/daxlease $(DESTDIR)$(sbindir)/daxlease
+	install -D -m 0644 include/uapi/linux/daxlease.h \
+		$(DESTDIR)$(includedir)/linux/daxlease.h
+	for page in $(man_pages); do \
+		install -D -m 0644 $$page $(DESTDIR)$(mandir)/$${page#man/} || exit; \
+	done
+
+uninstall:
+	rm -f $(installed)
 
 demo:
 	scripts/demo
