@@ -16,7 +16,8 @@
  * /proc/self/status (pinned_vm) is 0 after a refusal, 32 kB with the MR and
  * 0 again after ibv_dereg_mr. The same for io_uring fixed buffers
  * (IORING_REGISTER_BUFFERS, mm-owned long-term pins since hooks/0008),
- * which are charged to the user's locked memory against the same limit.
+ * which io_uring charges to the user's locked memory against the same
+ * limit and to pinned_vm.
  *
  * /proc/<pid>/file_pins across users (tests/file_pins_proc.c checks a
  * reader against root and against a process of the same uid and another
@@ -70,17 +71,12 @@
 #define T_OWNER		"%s: uid/gid 65534 without capabilities on a file it owns: F_SETLEASE 48 returns 0"
 #define T_CLEAN		"%s: unlink the files"
 #define T_ML_SETUP	"memlock: uid 65534, RLIMIT_MEMLOCK 64 KiB, 48 on its own 1 MiB fsdax file, mapped; 1 MiB of anonymous memory"
-#define T_ML_DAX_BIG	"memlock: ibv_reg_mr of 1 MiB of the leased fsdax file fails with ENOMEM"
-#define T_ML_ANON_BIG	"memlock: ibv_reg_mr of 1 MiB of anonymous memory fails with ENOMEM (the same)"
-#define T_ML_PIN0	"memlock: VmPin is 0 kB after both refusals"
-#define T_ML_DAX_OK	"memlock: ibv_reg_mr of 32 KiB of the fsdax file succeeds, VmPin 32 kB"
-#define T_ML_DEREG	"memlock: after ibv_dereg_mr VmPin is 0 kB"
-#define T_ML_ANON_OK	"memlock: ibv_reg_mr of 32 KiB of anonymous memory succeeds, VmPin 32 kB, 0 after dereg"
-#define T_UR_DAX_BIG	"memlock: IORING_REGISTER_BUFFERS of 1 MiB of the leased fsdax file fails with ENOMEM"
-#define T_UR_ANON_BIG	"memlock: IORING_REGISTER_BUFFERS of 1 MiB of anonymous memory fails with ENOMEM (the same)"
-#define T_UR_DAX_OK	"memlock: IORING_REGISTER_BUFFERS of 32 KiB of the fsdax file succeeds, VmPin 32 kB"
-#define T_UR_UNREG	"memlock: after IORING_UNREGISTER_BUFFERS VmPin is 0 kB"
-#define T_UR_ANON_OK	"memlock: IORING_REGISTER_BUFFERS of 32 KiB of anonymous memory succeeds, VmPin 32 kB, 0 after unregister"
+#define T_ML_DAX_BIG	"memlock: %s of 1 MiB of the leased fsdax file fails with ENOMEM"
+#define T_ML_ANON_BIG	"memlock: %s of 1 MiB of anonymous memory fails with ENOMEM (the same)"
+#define T_ML_PIN0	"memlock: %s: VmPin is 0 kB after both refusals"
+#define T_ML_DAX_OK	"memlock: %s of 32 KiB of the fsdax file succeeds, VmPin 32 kB"
+#define T_ML_RELEASE	"memlock: %s: VmPin is 0 kB again after the release"
+#define T_ML_ANON_OK	"memlock: %s of 32 KiB of anonymous memory succeeds, VmPin 32 kB, 0 after the release"
 #define T_ML_AFTER	"memlock: after the process exits, nothing in /proc/daxlease for the file and its pattern is intact"
 #define T_FP_HOLDER	"file_pins: a uid 65534 process (dumpable) holds 48 and a 32 KiB MR of its own fsdax file"
 #define T_FP_ROOT	"file_pins: root reads exactly its block"
@@ -88,15 +84,23 @@
 #define T_FP_SAME	"file_pins: uid/gid 65534 reads exactly the same text"
 #define T_FP_GONE	"file_pins: the holder exits, nothing in /proc/daxlease for the file"
 
-/* What the memlock child saw: errno values (0: success) and VmPin in kB. */
+/* What the memlock child saw for one pinner: errno values, VmPin in kB. */
+struct pin_seen {
+	int dax_big, anon_big, pin_refused;
+	int dax_ok, pin_dax, pin_dax_released;
+	int anon_ok, pin_anon, pin_anon_released;
+};
+
+enum { P_RDMA, P_URING, N_PINNERS };
+
+static const char *const pinner_names[N_PINNERS] = {
+	"ibv_reg_mr", "IORING_REGISTER_BUFFERS",
+};
+
 struct memlock {
 	const char *path;
 	int setup;
-	int dax_big, anon_big, pin_after_refusals;
-	int dax_ok, pin_dax, pin_dereg;
-	int anon_ok, pin_anon, pin_anon_dereg;
-	int ur_dax_big, ur_anon_big, ur_dax_ok, pin_ur_dax, pin_ur_unreg;
-	int ur_anon_ok, pin_ur_anon, pin_ur_anon_unreg;
+	struct pin_seen seen[N_PINNERS];
 };
 
 /* What the file_pins holder reports. */
@@ -241,63 +245,83 @@ static int vm_pin_kb(void)
 	return kb;
 }
 
-static int reg_errno(struct verbs *v, void *addr, size_t len,
-		     struct ibv_mr **mr)
-{
-	*mr = ibv_reg_mr(v->pd, addr, len, MR_ACCESS);
-	return *mr ? 0 : errno;
-}
+/* A long-term pinner: RDMA MRs on @v, or io_uring buffers on @ring. */
+struct pinner {
+	int kind;
+	struct verbs *v;
+	struct ibv_mr *mr;
+	int ring;
+};
 
-/* IORING_REGISTER_BUFFERS of one buffer: 0 or the errno. */
-static int uring_reg(int ring, void *addr, size_t len)
+/* Pin @len bytes at @addr: 0 or the errno. */
+static int pin(struct pinner *p, void *addr, size_t len)
 {
 	struct iovec iov = { addr, len };
 
-	return syscall(__NR_io_uring_register, ring, IORING_REGISTER_BUFFERS,
+	if (p->kind == P_RDMA) {
+		p->mr = ibv_reg_mr(p->v->pd, addr, len, MR_ACCESS);
+		return p->mr ? 0 : errno;
+	}
+	return syscall(__NR_io_uring_register, p->ring, IORING_REGISTER_BUFFERS,
 		       &iov, 1) ? errno : 0;
 }
 
-static int uring_unreg(int ring)
+static void unpin(struct pinner *p)
 {
-	return syscall(__NR_io_uring_register, ring, IORING_UNREGISTER_BUFFERS,
-		       NULL, 0) ? errno : 0;
-}
-
-/* One registration of @len at @addr and VmPin with it and after dereg. */
-static int reg_and_dereg(struct verbs *v, void *addr, size_t len, int *with,
-			 int *after)
-{
-	struct ibv_mr *mr;
-	int err = reg_errno(v, addr, len, &mr);
-
-	*with = vm_pin_kb();
-	if (mr && ibv_dereg_mr(mr))
-		diag("ibv_dereg_mr failed");
-	*after = vm_pin_kb();
-	return err;
-}
-
-static int uring_reg_unreg(int ring, void *addr, size_t len, int *with,
-			   int *after)
-{
-	int err = uring_reg(ring, addr, len);
-
-	*with = vm_pin_kb();
-	if (!err && uring_unreg(ring))
+	if (p->kind == P_RDMA) {
+		if (ibv_dereg_mr(p->mr))
+			diag("ibv_dereg_mr failed");
+		p->mr = NULL;
+	} else if (syscall(__NR_io_uring_register, p->ring,
+			   IORING_UNREGISTER_BUFFERS, NULL, 0)) {
 		diag("IORING_UNREGISTER_BUFFERS: %s", errno_name(errno));
-	*after = vm_pin_kb();
+	}
+}
+
+/* A pin that is released at once if it succeeds: 0 or the errno. */
+static int pin_once(struct pinner *p, void *addr, size_t len)
+{
+	int err = pin(p, addr, len);
+
+	if (!err)
+		unpin(p);
 	return err;
+}
+
+/* A pin, VmPin with it, VmPin after its release: 0 or the errno. */
+static int pin_measured(struct pinner *p, void *addr, size_t len, int *with,
+			int *released)
+{
+	int err = pin(p, addr, len);
+
+	*with = vm_pin_kb();
+	if (!err)
+		unpin(p);
+	*released = vm_pin_kb();
+	return err;
+}
+
+static void measure(struct pinner *p, void *map, void *anon,
+		    struct pin_seen *seen)
+{
+	seen->dax_big = pin_once(p, map, BIG);
+	seen->anon_big = pin_once(p, anon, BIG);
+	seen->pin_refused = vm_pin_kb();
+	seen->dax_ok = pin_measured(p, map, SMALL, &seen->pin_dax,
+				    &seen->pin_dax_released);
+	seen->anon_ok = pin_measured(p, anon, SMALL, &seen->pin_anon,
+				     &seen->pin_anon_released);
 }
 
 /* Child: everything of the memlock points, results in *ml. */
 static int memlock_child(void *arg)
 {
 	struct rlimit rl = { MEMLOCK, MEMLOCK };
-	struct io_uring_params p;
-	struct ibv_mr *mr;
+	struct io_uring_params params;
+	struct pinner p[N_PINNERS];
 	struct verbs v;
 	void *map, *anon;
-	int fd, ring;
+	int fd, i;
 
 	(void)arg;
 	ml->setup = CHILD_SETUP_ERR;
@@ -316,37 +340,20 @@ static int memlock_child(void *arg)
 	if (!map || anon == MAP_FAILED)
 		return CHILD_SETUP_ERR;
 	memset(anon, 1, BIG);
-	memset(&p, 0, sizeof(p));
-	ring = syscall(__NR_io_uring_setup, 4, &p);
-	if (ring < 0) {
+	memset(&params, 0, sizeof(params));
+	memset(p, 0, sizeof(p));
+	p[P_URING].ring = syscall(__NR_io_uring_setup, 4, &params);
+	if (p[P_URING].ring < 0) {
 		diag("io_uring_setup: %s", errno_name(errno));
 		return CHILD_SETUP_ERR;
 	}
 	ml->setup = 0;
-
-	ml->dax_big = reg_errno(&v, map, BIG, &mr);
-	if (mr)
-		ibv_dereg_mr(mr);
-	ml->anon_big = reg_errno(&v, anon, BIG, &mr);
-	if (mr)
-		ibv_dereg_mr(mr);
-	ml->pin_after_refusals = vm_pin_kb();
-	ml->dax_ok = reg_and_dereg(&v, map, SMALL, &ml->pin_dax,
-				   &ml->pin_dereg);
-	ml->anon_ok = reg_and_dereg(&v, anon, SMALL, &ml->pin_anon,
-				    &ml->pin_anon_dereg);
-
-	ml->ur_dax_big = uring_reg(ring, map, BIG);
-	if (!ml->ur_dax_big)
-		uring_unreg(ring);
-	ml->ur_anon_big = uring_reg(ring, anon, BIG);
-	if (!ml->ur_anon_big)
-		uring_unreg(ring);
-	ml->ur_dax_ok = uring_reg_unreg(ring, map, SMALL, &ml->pin_ur_dax,
-					&ml->pin_ur_unreg);
-	ml->ur_anon_ok = uring_reg_unreg(ring, anon, SMALL, &ml->pin_ur_anon,
-					 &ml->pin_ur_anon_unreg);
-	close(ring);
+	for (i = 0; i < N_PINNERS; i++) {
+		p[i].kind = i;
+		p[i].v = &v;
+		measure(&p[i], map, anon, &ml->seen[i]);
+	}
+	close(p[P_URING].ring);
 	verbs_close(&v);
 	return 0;
 }
@@ -371,7 +378,7 @@ static void memlock_points(const struct dax_fs *fs, uint64_t seed)
 {
 	char path[PATH_MAX], *esc;
 	bool run;
-	int r, fd;
+	int r, fd, i;
 
 	memset(ml, 0, sizeof(*ml));
 	ml->path = path;
@@ -382,41 +389,38 @@ static void memlock_points(const struct dax_fs *fs, uint64_t seed)
 	if (!ok(run && !r && !ml->setup, T_ML_SETUP)) {
 		const char *why = "no unprivileged process";
 
-		skip(why, T_ML_DAX_BIG);
-		skip(why, T_ML_ANON_BIG);
-		skip(why, T_ML_PIN0);
-		skip(why, T_ML_DAX_OK);
-		skip(why, T_ML_DEREG);
-		skip(why, T_ML_ANON_OK);
-		skip(why, T_UR_DAX_BIG);
-		skip(why, T_UR_ANON_BIG);
-		skip(why, T_UR_DAX_OK);
-		skip(why, T_UR_UNREG);
-		skip(why, T_UR_ANON_OK);
+		for (i = 0; i < N_PINNERS; i++) {
+			skip(why, T_ML_DAX_BIG, pinner_names[i]);
+			skip(why, T_ML_ANON_BIG, pinner_names[i]);
+			skip(why, T_ML_PIN0, pinner_names[i]);
+			skip(why, T_ML_DAX_OK, pinner_names[i]);
+			skip(why, T_ML_RELEASE, pinner_names[i]);
+			skip(why, T_ML_ANON_OK, pinner_names[i]);
+		}
 		skip(why, T_ML_AFTER);
 		if (run)
 			unlink(path);
 		return;
 	}
-	ok(err_is(ml->dax_big, ENOMEM, "fsdax 1 MiB"), T_ML_DAX_BIG);
-	ok(err_is(ml->anon_big, ENOMEM, "anonymous 1 MiB"), T_ML_ANON_BIG);
-	ok(pin_is(ml->pin_after_refusals, 0, "after the refusals"), T_ML_PIN0);
-	ok(err_is(ml->dax_ok, 0, "fsdax 32 KiB") &
-	   pin_is(ml->pin_dax, 32, "with the MR"), T_ML_DAX_OK);
-	ok(pin_is(ml->pin_dereg, 0, "after dereg"), T_ML_DEREG);
-	ok(err_is(ml->anon_ok, 0, "anonymous 32 KiB") &
-	   pin_is(ml->pin_anon, 32, "with the MR") &
-	   pin_is(ml->pin_anon_dereg, 0, "after dereg"), T_ML_ANON_OK);
-	ok(err_is(ml->ur_dax_big, ENOMEM, "io_uring fsdax 1 MiB"),
-	   T_UR_DAX_BIG);
-	ok(err_is(ml->ur_anon_big, ENOMEM, "io_uring anonymous 1 MiB"),
-	   T_UR_ANON_BIG);
-	ok(err_is(ml->ur_dax_ok, 0, "io_uring fsdax 32 KiB") &
-	   pin_is(ml->pin_ur_dax, 32, "with the buffer"), T_UR_DAX_OK);
-	ok(pin_is(ml->pin_ur_unreg, 0, "after unregister"), T_UR_UNREG);
-	ok(err_is(ml->ur_anon_ok, 0, "io_uring anonymous 32 KiB") &
-	   pin_is(ml->pin_ur_anon, 32, "with the buffer") &
-	   pin_is(ml->pin_ur_anon_unreg, 0, "after unregister"), T_UR_ANON_OK);
+	for (i = 0; i < N_PINNERS; i++) {
+		const char *n = pinner_names[i];
+		struct pin_seen *seen = &ml->seen[i];
+
+		ok(err_is(seen->dax_big, ENOMEM, "fsdax 1 MiB"), T_ML_DAX_BIG,
+		   n);
+		ok(err_is(seen->anon_big, ENOMEM, "anonymous 1 MiB"),
+		   T_ML_ANON_BIG, n);
+		ok(pin_is(seen->pin_refused, 0, "after the refusals"),
+		   T_ML_PIN0, n);
+		ok(err_is(seen->dax_ok, 0, "fsdax 32 KiB") &
+		   pin_is(seen->pin_dax, 32, "while pinned"), T_ML_DAX_OK, n);
+		ok(pin_is(seen->pin_dax_released, 0, "after the release"),
+		   T_ML_RELEASE, n);
+		ok(err_is(seen->anon_ok, 0, "anonymous 32 KiB") &
+		   pin_is(seen->pin_anon, 32, "while pinned") &
+		   pin_is(seen->pin_anon_released, 0, "after the release"),
+		   T_ML_ANON_OK, n);
+	}
 
 	esc = path_esc(path);
 	fd = open(path, O_RDONLY);
@@ -536,7 +540,7 @@ int main(void)
 	bool was_loaded;
 	uint64_t seed;
 
-	plan(1 + 1 + DAX_FS_COUNT * 8 + 13 + 5 + 1);
+	plan(1 + 1 + DAX_FS_COUNT * 8 + 2 + N_PINNERS * 6 + 5 + 1);
 	seed = pattern_seed();
 	was_loaded = module_begin();
 	ml = shared_alloc(sizeof(*ml));
