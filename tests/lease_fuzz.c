@@ -172,7 +172,7 @@ static int sock_pair[2] = { -1, -1 };
 #define T_COVER		"every file type and every open mode it allows was exercised"
 
 static void trace(struct fuzz_case *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+	__printf(2, 3);
 
 static void trace(struct fuzz_case *c, const char *fmt, ...)
 {
@@ -909,12 +909,12 @@ static void end_case(struct fuzz_case *c)
 
 static void run_case(void)
 {
-	static struct fuzz_case c;
-	bool (*const ops[])(struct fuzz_case *) = {
+	static bool (*const ops[])(struct fuzz_case *) = {
 		op_open, op_dup, op_close, op_setlease, op_setlease,
 		op_setlease, op_lease_over, op_getlease, op_getlease, op_mmap,
 		op_munmap, op_reg, op_reg, op_dereg, op_truncate, op_fork,
 	};
+	static struct fuzz_case c;
 	unsigned int steps, i, tries;
 	int s;
 

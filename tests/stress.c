@@ -279,28 +279,52 @@ static void rec_end(int i)
 				    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
 
-/* Before SIGKILLing the worker in @slot: its blockers may go any time. */
-static void rec_end_slot(int slot)
+/*
+ * Before SIGKILLing the worker in @slot: its blockers may go any time.
+ * Once it is reaped, with @never: records it opened after that get an
+ * empty interval (it was being killed; they cover nothing).
+ */
+static void rec_end_slot(int slot, bool never)
 {
-	int i;
-
-	for (i = 0; i < MAX_RECS; i++)
-		if (__atomic_load_n(&sh->rec[i].slot, __ATOMIC_SEQ_CST) == slot)
-			rec_end(i);
-}
-
-/* Did a blocker of file @f surely exist from before @b until after @a? */
-static int covered_by(int f, uint64_t b, uint64_t a)
-{
-	uint64_t start, end;
+	uint64_t zero, start, seq = seq_next();
 	int i;
 
 	for (i = 0; i < MAX_RECS; i++) {
-		if (__atomic_load_n(&sh->rec[i].file, __ATOMIC_SEQ_CST) != f)
+		if (__atomic_load_n(&sh->rec[i].slot, __ATOMIC_SEQ_CST) != slot)
 			continue;
 		start = __atomic_load_n(&sh->rec[i].start, __ATOMIC_SEQ_CST);
+		zero = 0;
+		__atomic_compare_exchange_n(&sh->rec[i].end, &zero,
+					    never ? start : seq, false,
+					    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	}
+}
+
+/*
+ * Did a blocker of file @f surely exist from before @b until after @a?
+ * A record being reused changes its start (to 0, then a new value) before
+ * its file: reading start before and after the other fields skips one.
+ * Records of a worker being killed count as ended (a miss, never a false
+ * violation); they are ended for good when it is reaped.
+ */
+static int covered_by(int f, uint64_t b, uint64_t a)
+{
+	uint64_t start, end;
+	int i, file, slot;
+
+	for (i = 0; i < MAX_RECS; i++) {
+		start = __atomic_load_n(&sh->rec[i].start, __ATOMIC_SEQ_CST);
+		file = __atomic_load_n(&sh->rec[i].file, __ATOMIC_SEQ_CST);
 		end = __atomic_load_n(&sh->rec[i].end, __ATOMIC_SEQ_CST);
-		if (start && start < b && (!end || end > a))
+		slot = __atomic_load_n(&sh->rec[i].slot, __ATOMIC_SEQ_CST);
+		if (!start || file != f || slot < 0 ||
+		    start != __atomic_load_n(&sh->rec[i].start,
+					     __ATOMIC_SEQ_CST))
+			continue;
+		/* a worker being killed may open records it never ends */
+		if (__atomic_load_n(&sh->slot[slot].killed, __ATOMIC_SEQ_CST))
+			continue;
+		if (start < b && (!end || end > a))
 			return i;
 	}
 	return -1;
@@ -939,7 +963,7 @@ static void reap_all(void)
 			diag("worker %d (pid %d) ended with status %#x", i,
 			     (int)pid, status);
 		}
-		rec_end_slot(i);
+		rec_end_slot(i, sh->slot[i].killed);
 		sh->slot[i].pid = 0;
 	}
 }
@@ -998,8 +1022,8 @@ static void watchdog(void)
 		     i, (int)sh->slot[i].pid, op_names[op],
 		     now - sh->slot[i].since);
 		dump_state();
-		rec_end_slot(i);
-		sh->slot[i].killed = true;
+		__atomic_store_n(&sh->slot[i].killed, true, __ATOMIC_SEQ_CST);
+		rec_end_slot(i, false);
 		sh->slot[i].op = -1;
 		kill(sh->slot[i].pid, SIGKILL);
 	}
@@ -1037,8 +1061,10 @@ static bool run(unsigned int seconds)
 		victim = rng_below(&rng, PINNERS);
 		if (!sh->slot[victim].pid)
 			continue;
-		rec_end_slot(victim);
-		sh->slot[victim].killed = true;
+		/* killed first: records it opens from now on do not count */
+		__atomic_store_n(&sh->slot[victim].killed, true,
+				 __ATOMIC_SEQ_CST);
+		rec_end_slot(victim, false);
 		kill(sh->slot[victim].pid, SIGKILL);
 		count(OP_KILL, false);
 	}
@@ -1058,7 +1084,9 @@ static bool run(unsigned int seconds)
 			     (int)sh->slot[i].pid);
 			dump_state();
 			stopped = false;
-			sh->slot[i].killed = true;
+			__atomic_store_n(&sh->slot[i].killed, true,
+					 __ATOMIC_SEQ_CST);
+			rec_end_slot(i, false);
 			kill(sh->slot[i].pid, SIGKILL);
 		}
 		sleep_ms(20);
