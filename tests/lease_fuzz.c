@@ -33,6 +33,10 @@
  * design. The fuzzer runs as root (owner or CAP_LEASE always; tests/
  * privilege.c covers the unprivileged caller).
  *
+ * Every step runs under a CHILD_TIMEOUT_S alarm: a call that waits where
+ * the table says it fails (a truncate of a pinned file, say) returns EINTR
+ * and is reported instead of hanging the test.
+ *
  * DAXLEASE_SEED sets the seed (printed), DAXLEASE_FUZZ_SECONDS (default 25)
  * the duration. Ends with "# summary:" lines: operations run and unexpected
  * outcomes.
@@ -916,6 +920,7 @@ static void run_case(void)
 	};
 	static struct fuzz_case c;
 	unsigned int steps, i, tries;
+	bool done;
 	int s;
 
 	memset(&c, 0, sizeof(c));
@@ -944,7 +949,11 @@ static void run_case(void)
 	for (i = 0; i < steps; i++) {
 		for (tries = 0; tries < 8; tries++) {
 			s = rng_below(&rng, sizeof(ops) / sizeof(ops[0]));
-			if (ops[s](&c))
+			/* a call that waits instead of failing fails with EINTR */
+			timeout_arm(CHILD_TIMEOUT_S);
+			done = ops[s](&c);
+			timeout_disarm();
+			if (done)
 				break;
 		}
 	}
