@@ -557,13 +557,6 @@ static int mutator(uint64_t rng)
 
 /* ---- pinners ---- */
 
-static void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 /* A child doing one bounded thing: dies with its parent, alarm armed. */
 static pid_t fork_child(bool die_with_parent)
 {
