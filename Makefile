@@ -3,7 +3,7 @@
 
 KDIR ?= $(shell scripts/build-kernel)
 
-.PHONY: all deps kernel module tests tools check demo clean
+.PHONY: all deps kernel module tests tools check demo bench clean
 
 all: module tests tools
 
@@ -30,8 +30,14 @@ check:
 demo:
 	scripts/demo
 
+# Not part of check: boots three VMs, prints a table of ratios (README,
+# "Performance").
+bench:
+	scripts/bench
+
 clean:
 	$(MAKE) -C tests clean
+	$(MAKE) -C bench clean
 	rm -f tools/daxlease
 	rm -rf out
 	find module -name '*.o' -o -name '*.ko' -o -name '*.mod*' -o -name '.*.cmd' | xargs -r rm -f

@@ -1,0 +1,277 @@
+/*
+ * One round of the hook-overhead benchmark: paths every process uses that
+ * do not involve daxlease, whatever kernel and module state the caller set
+ * up. Appends one line per metric to hookcost.csv:
+ *
+ *   variant,round,metric,ns_per_op,ops
+ *
+ *   hookcost VARIANT ROUND
+ *
+ * Metrics (median over the repetitions inside the round):
+ *   gup_pin_longterm	gup_test PIN_LONGTERM_BENCHMARK (pin_user_pages,
+ *			FOLL_LONGTERM) of populated anonymous memory, per page
+ *   gup_unpin_longterm	the unpin_user_pages() half of it, per page
+ *   gup_pin_fast_longterm	PIN_FAST_BENCHMARK (pin_user_pages_fast) with
+ *			FOLL_LONGTERM|FOLL_WRITE, per page
+ *   fault_anon		write fault of a fresh anonymous page (no THP)
+ *   fault_<fs>		write fault of an allocated page of an fsdax file
+ *			(per 4 KiB touched; a PMD fault covers 512 of them)
+ *   fallocate_<fs>	allocate 1 MiB of an unleased fsdax file
+ *   punch_<fs>		punch those 1 MiB out again
+ *   truncate_<fs>	truncate 1 MiB to 0
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <linux/types.h>
+
+#include "bench.h"
+#include "env.h"
+#include "fsdax.h"
+#include "tap.h"
+
+/* From the kernel's mm/gup_test.h (not a uapi header). */
+#define GUP_TEST_MAX_PAGES_TO_DUMP	8
+struct gup_test {
+	__u64 get_delta_usec;
+	__u64 put_delta_usec;
+	__u64 addr;
+	__u64 size;
+	__u32 nr_pages_per_call;
+	__u32 gup_flags;
+	__u32 test_flags;
+	__u32 which_pages[GUP_TEST_MAX_PAGES_TO_DUMP];
+};
+#define PIN_FAST_BENCHMARK	_IOWR('g', 2, struct gup_test)
+#define PIN_LONGTERM_BENCHMARK	_IOWR('g', 3, struct gup_test)
+/* include/linux/mm_types.h, enum foll_flags */
+#define FOLL_WRITE		(1 << 0)
+#define FOLL_LONGTERM		(1 << 8)
+
+#define GUP_TEST_PATH	"/sys/kernel/debug/gup_test"
+#define GUP_SIZE	(64 * MiB)
+#define GUP_REPS	5
+#define FAULT_SIZE	(32 * MiB)
+#define FAULT_REPS	3
+#define LAYOUT_SIZE	MiB
+#define LAYOUT_REPS	40
+#define PAGE		4096UL
+
+static const char *variant;
+static int round_nr;
+static FILE *csv;
+static int failures;
+
+static void emit(const char *metric, const char *fs, double *v, size_t n,
+		 unsigned long ops)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "%s%s%s", metric, fs ? "_" : "",
+		 fs ? fs : "");
+	fprintf(csv, "%s,%d,%s,%.1f,%lu\n", variant, round_nr, name,
+		median(v, n), ops);
+}
+
+static void *anon_map(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED) {
+		diag("mmap %zu anonymous bytes: %s", len, errno_name(errno));
+		return NULL;
+	}
+	/* 4 KiB pages on every kernel, whatever its THP default */
+	madvise(p, len, MADV_NOHUGEPAGE);
+	return p;
+}
+
+static void bench_gup(void)
+{
+	double pin[GUP_REPS], unpin[GUP_REPS], fast[GUP_REPS];
+	unsigned long pages = GUP_SIZE / PAGE;
+	struct gup_test gup;
+	char *buf;
+	int fd, i;
+
+	fd = open(GUP_TEST_PATH, O_RDWR);
+	if (fd < 0) {
+		diag("open %s: %s", GUP_TEST_PATH, errno_name(errno));
+		failures++;
+		return;
+	}
+	buf = anon_map(GUP_SIZE);
+	if (!buf) {
+		close(fd);
+		failures++;
+		return;
+	}
+	memset(buf, 0x5a, GUP_SIZE);
+	for (i = 0; i < GUP_REPS; i++) {
+		memset(&gup, 0, sizeof(gup));
+		gup.addr = (unsigned long)buf;
+		gup.size = GUP_SIZE;
+		gup.nr_pages_per_call = 512;
+		gup.gup_flags = FOLL_WRITE;
+		if (ioctl(fd, PIN_LONGTERM_BENCHMARK, &gup) || gup.size != GUP_SIZE) {
+			diag("PIN_LONGTERM_BENCHMARK: %s, %llu bytes pinned",
+			     errno_name(errno), (unsigned long long)gup.size);
+			failures++;
+			break;
+		}
+		pin[i] = gup.get_delta_usec * 1000.0 / pages;
+		unpin[i] = gup.put_delta_usec * 1000.0 / pages;
+
+		memset(&gup, 0, sizeof(gup));
+		gup.addr = (unsigned long)buf;
+		gup.size = GUP_SIZE;
+		gup.nr_pages_per_call = 512;
+		gup.gup_flags = FOLL_WRITE | FOLL_LONGTERM;
+		if (ioctl(fd, PIN_FAST_BENCHMARK, &gup) || gup.size != GUP_SIZE) {
+			diag("PIN_FAST_BENCHMARK: %s, %llu bytes pinned",
+			     errno_name(errno), (unsigned long long)gup.size);
+			failures++;
+			break;
+		}
+		fast[i] = gup.get_delta_usec * 1000.0 / pages;
+	}
+	if (i == GUP_REPS) {
+		emit("gup_pin_longterm", NULL, pin, i, pages);
+		emit("gup_unpin_longterm", NULL, unpin, i, pages);
+		emit("gup_pin_fast_longterm", NULL, fast, i, pages);
+	}
+	munmap(buf, GUP_SIZE);
+	close(fd);
+}
+
+/* Write one byte per page of @p; ns per page. */
+static double touch_pages(char *p, size_t len)
+{
+	uint64_t t0 = now_ns();
+	size_t off;
+
+	for (off = 0; off < len; off += PAGE)
+		p[off] = (char)off;
+	return (double)(now_ns() - t0) / (len / PAGE);
+}
+
+static void bench_fault_anon(void)
+{
+	double v[FAULT_REPS];
+	int i;
+
+	for (i = 0; i < FAULT_REPS; i++) {
+		char *p = anon_map(FAULT_SIZE);
+
+		if (!p) {
+			failures++;
+			return;
+		}
+		v[i] = touch_pages(p, FAULT_SIZE);
+		munmap(p, FAULT_SIZE);
+	}
+	emit("fault", "anon", v, FAULT_REPS, FAULT_SIZE / PAGE);
+}
+
+static void bench_fault_fs(const struct dax_fs *fs)
+{
+	double v[FAULT_REPS];
+	char path[4096];
+	int fd, i;
+
+	fd = fs_file_create(fs->path, FAULT_SIZE, 1, path, sizeof(path));
+	if (fd < 0) {
+		failures++;
+		return;
+	}
+	for (i = 0; i < FAULT_REPS; i++) {
+		char *p = file_map(fd, FAULT_SIZE);
+
+		if (!p) {
+			failures++;
+			break;
+		}
+		v[i] = touch_pages(p, FAULT_SIZE);
+		munmap(p, FAULT_SIZE);
+	}
+	if (i == FAULT_REPS)
+		emit("fault", fs->name, v, FAULT_REPS, FAULT_SIZE / PAGE);
+	close(fd);
+	unlink(path);
+}
+
+static void bench_layout_fs(const struct dax_fs *fs)
+{
+	double alloc[LAYOUT_REPS], punch[LAYOUT_REPS], trunc[LAYOUT_REPS];
+	int mode_punch = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+	char path[4096];
+	uint64_t t0;
+	int fd, i;
+
+	fd = fs_file_create(fs->path, PAGE, 2, path, sizeof(path));
+	if (fd < 0) {
+		failures++;
+		return;
+	}
+	for (i = 0; i < LAYOUT_REPS; i++) {
+		t0 = now_ns();
+		if (fallocate(fd, 0, 0, LAYOUT_SIZE))
+			break;
+		alloc[i] = now_ns() - t0;
+		t0 = now_ns();
+		if (fallocate(fd, mode_punch, 0, LAYOUT_SIZE))
+			break;
+		punch[i] = now_ns() - t0;
+		if (fallocate(fd, 0, 0, LAYOUT_SIZE))
+			break;
+		t0 = now_ns();
+		if (ftruncate(fd, 0))
+			break;
+		trunc[i] = now_ns() - t0;
+	}
+	if (i < LAYOUT_REPS) {
+		diag("%s: fallocate/punch/truncate of an unleased file: %s",
+		     fs->name, errno_name(errno));
+		failures++;
+	} else {
+		emit("fallocate", fs->name, alloc, i, 1);
+		emit("punch", fs->name, punch, i, 1);
+		emit("truncate", fs->name, trunc, i, 1);
+	}
+	close(fd);
+	unlink(path);
+}
+
+int main(int argc, char **argv)
+{
+	const struct dax_fs *fs;
+
+	if (argc != 3) {
+		diag("usage: hookcost VARIANT ROUND");
+		return 2;
+	}
+	variant = argv[1];
+	round_nr = atoi(argv[2]);
+	csv = csv_open("hookcost.csv", "variant,round,metric,ns_per_op,ops");
+	if (!csv)
+		return 1;
+
+	bench_gup();
+	bench_fault_anon();
+	for_each_dax_fs(fs) {
+		if (!fs->path) {
+			diag("%s is not set", fs->var);
+			failures++;
+			continue;
+		}
+		bench_fault_fs(fs);
+		bench_layout_fs(fs);
+	}
+	fclose(csv);
+	return failures ? 1 : 0;
+}

@@ -1,0 +1,186 @@
+/*
+ * Registration cost: ibv_reg_mr()/ibv_dereg_mr() latency of the same
+ * length of a leased fsdax file (XFS, F_LAYOUT|F_EXCLUSIVE), of anonymous
+ * memory and of device-dax, repetitions interleaved across the three.
+ * Needs the daxlease module loaded. Appends to regmr.csv:
+ *
+ *   size,kind,reg_ns,dereg_ns,reg_min_ns,reg_max_ns,reps
+ *
+ *   regmr MAXSIZE	(e.g. 1G: sizes 4K, 64K, 1M, 16M, 256M, 1G)
+ *
+ * Every buffer is mapped once at the largest size and written before the
+ * first registration, so page allocation and first faults are outside
+ * the timing for all three; an MR covers a prefix of it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "env.h"
+#include "fsdax.h"
+#include "lease.h"
+#include "tap.h"
+#include "verbs.h"
+
+enum kind { ANON, FSDAX, DEVDAX, NR_KINDS };
+
+static const char *const kind_name[NR_KINDS] = { "anon", "fsdax", "devdax" };
+
+struct buffer {
+	char *addr;
+	size_t len;	/* 0: not available */
+};
+
+static int reps_for(size_t size)
+{
+	if (size <= MiB)
+		return 31;
+	if (size <= 16 * MiB)
+		return 11;
+	if (size <= 256 * MiB)
+		return 5;
+	return 3;
+}
+
+/* Size of device-dax @dev (/dev/daxX.Y) from sysfs; 0 with a diag. */
+static size_t devdax_size(const char *dev)
+{
+	const char *name = strrchr(dev, '/');
+	char path[256];
+	unsigned long long size = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/bus/dax/devices/%s/size",
+		 name ? name + 1 : dev);
+	f = fopen(path, "r");
+	if (!f || fscanf(f, "%llu", &size) != 1)
+		diag("read %s: %s", path, errno_name(errno));
+	if (f)
+		fclose(f);
+	return size;
+}
+
+static void map_devdax(struct buffer *b, size_t max)
+{
+	const char *dev = env_get("DAXLEASE_DEVDAX");
+	size_t size;
+	int fd;
+
+	if (!dev) {
+		diag("DAXLEASE_DEVDAX is not set: no device-dax column");
+		return;
+	}
+	size = devdax_size(dev);
+	/* device-dax maps in its 2 MiB alignment */
+	size &= ~(2 * MiB - 1);
+	if (size > max)
+		size = max;
+	fd = open(dev, O_RDWR);
+	if (fd < 0) {
+		diag("open %s: %s", dev, errno_name(errno));
+		return;
+	}
+	b->addr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (b->addr == MAP_FAILED) {
+		diag("mmap %s %zu bytes: %s", dev, size, errno_name(errno));
+		return;
+	}
+	memset(b->addr, 0x5a, size);
+	b->len = size;
+}
+
+int main(int argc, char **argv)
+{
+	static const size_t sizes[] = {
+		4 * KiB, 64 * KiB, MiB, 16 * MiB, 256 * MiB, GiB,
+	};
+	struct buffer buf[NR_KINDS] = { };
+	double reg[NR_KINDS][31], dereg[NR_KINDS][31];
+	const char *xfs = env_get("DAXLEASE_XFS");
+	char path[4096];
+	struct verbs v;
+	size_t max, si;
+	FILE *csv;
+	int fd, k;
+
+	max = argc == 2 ? size_parse(argv[1]) : 0;
+	if (!max) {
+		diag("usage: regmr MAXSIZE (4K..1G)");
+		return 2;
+	}
+	csv = csv_open("regmr.csv",
+		       "size,kind,reg_ns,dereg_ns,reg_min_ns,reg_max_ns,reps");
+	if (!csv || verbs_open(&v, env_rxe()))
+		return 1;
+
+	buf[ANON].addr = mmap(NULL, max, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf[ANON].addr == MAP_FAILED) {
+		diag("mmap %zu anonymous bytes: %s", max, errno_name(errno));
+		return 1;
+	}
+	memset(buf[ANON].addr, 0x5a, max);
+	buf[ANON].len = max;
+
+	fd = fs_file_create(xfs, max, 3, path, sizeof(path));
+	if (fd < 0)
+		return 1;
+	if (lease_set(fd, F_UNBREAKABLE)) {
+		diag("F_SETLEASE F_LAYOUT|F_EXCLUSIVE: %s", errno_name(errno));
+		return 1;
+	}
+	buf[FSDAX].addr = file_map(fd, max);
+	if (!buf[FSDAX].addr)
+		return 1;
+	memset(buf[FSDAX].addr, 0x5a, max);
+	buf[FSDAX].len = max;
+
+	map_devdax(&buf[DEVDAX], max);
+
+	for (si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++) {
+		size_t size = sizes[si];
+		int reps = reps_for(size), r;
+
+		if (size > max)
+			break;
+		for (r = 0; r < reps; r++) {
+			for (k = 0; k < NR_KINDS; k++) {
+				struct ibv_mr *mr;
+				uint64_t t0, t1;
+
+				if (buf[k].len < size)
+					continue;
+				t0 = now_ns();
+				mr = mr_reg(v.pd, buf[k].addr, size);
+				t1 = now_ns();
+				if (!mr)
+					return 1;
+				reg[k][r] = t1 - t0;
+				t0 = now_ns();
+				if (mr_dereg(mr))
+					return 1;
+				dereg[k][r] = now_ns() - t0;
+			}
+		}
+		for (k = 0; k < NR_KINDS; k++) {
+			if (buf[k].len < size)
+				continue;
+			fprintf(csv, "%zu,%s,%.0f,%.0f,%.0f,%.0f,%d\n", size,
+				kind_name[k], median(reg[k], reps),
+				median(dereg[k], reps), min_of(reg[k], reps),
+				max_of(reg[k], reps), reps);
+		}
+		fflush(csv);
+	}
+	fclose(csv);
+	munmap(buf[FSDAX].addr, max);
+	close(fd);
+	unlink(path);
+	verbs_close(&v);
+	return 0;
+}
