@@ -13,6 +13,7 @@
  * the timing for all three; an MR covers a prefix of it.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,9 +27,17 @@
 #include "tap.h"
 #include "verbs.h"
 
-enum kind { ANON, FSDAX, DEVDAX, NR_KINDS };
+/*
+ * anon as the system's THP default gives it (2 MiB folios where it can),
+ * anon4k with MADV_NOHUGEPAGE: pinning costs per folio, and fsdax and
+ * device-dax pages are pinned one 4 KiB page at a time, so anon4k is the
+ * like-for-like baseline and anon the one users see.
+ */
+enum kind { ANON, ANON4K, FSDAX, DEVDAX, NR_KINDS };
 
-static const char *const kind_name[NR_KINDS] = { "anon", "fsdax", "devdax" };
+static const char *const kind_name[NR_KINDS] = {
+	"anon", "anon4k", "fsdax", "devdax",
+};
 
 struct buffer {
 	char *addr;
@@ -62,6 +71,21 @@ static size_t devdax_size(const char *dev)
 	if (f)
 		fclose(f);
 	return size;
+}
+
+static int map_anon(struct buffer *b, size_t len, bool small_pages)
+{
+	b->addr = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (b->addr == MAP_FAILED) {
+		diag("mmap %zu anonymous bytes: %s", len, errno_name(errno));
+		return -1;
+	}
+	if (small_pages)
+		madvise(b->addr, len, MADV_NOHUGEPAGE);
+	memset(b->addr, 0x5a, len);
+	b->len = len;
+	return 0;
 }
 
 static void map_devdax(struct buffer *b, size_t max)
@@ -118,14 +142,8 @@ int main(int argc, char **argv)
 	if (!csv || verbs_open(&v, env_rxe()))
 		return 1;
 
-	buf[ANON].addr = mmap(NULL, max, PROT_READ | PROT_WRITE,
-			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (buf[ANON].addr == MAP_FAILED) {
-		diag("mmap %zu anonymous bytes: %s", max, errno_name(errno));
+	if (map_anon(&buf[ANON], max, false) || map_anon(&buf[ANON4K], max, true))
 		return 1;
-	}
-	memset(buf[ANON].addr, 0x5a, max);
-	buf[ANON].len = max;
 
 	fd = fs_file_create(xfs, max, 3, path, sizeof(path));
 	if (fd < 0)

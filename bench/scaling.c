@@ -3,9 +3,10 @@
  * /proc/self/file_pins as MRs, pinned bytes, files and owners grow. Needs
  * the daxlease module loaded and the kernel booted with slab_debug=U on
  * the kmalloc caches (make bench does), so that
- * /sys/kernel/slab/<cache>/alloc_calls counts the live objects of each
- * allocation site: module memory is the sum over the sites in [daxlease]
- * of objects x the cache's object size. That counts exactly the module's
+ * /sys/kernel/debug/slab/<cache>/alloc_traces counts the live objects of
+ * each allocation site: module memory is the sum over the sites in
+ * [daxlease] of objects x the cache's object size
+ * (/sys/kernel/slab/<cache>/object_size). That counts exactly the module's
  * kzalloc()s (leases, owners, per-(owner, file) records), nothing of
  * rxe's or the core's. Appends to scaling.csv:
  *
@@ -41,6 +42,7 @@
 #include "verbs.h"
 
 #define SLAB_DIR	"/sys/kernel/slab"
+#define TRACES_DIR	"/sys/kernel/debug/slab"
 #define MODULE_TAG	"[daxlease]"
 #define READS		21
 #define MAX_OWNERS	64
@@ -69,42 +71,42 @@ static long read_long(const char *path)
 }
 
 /*
- * Live module objects and their bytes, from alloc_calls of every cache.
- * -1 with a diag when slab allocation tracking is off.
+ * Live module objects and their bytes, from alloc_traces of every tracked
+ * cache. -1 with a diag when no cache is tracked.
  */
 static int module_memory(long *objects, long *bytes)
 {
 	struct dirent *de;
-	char path[512], line[1024];
-	bool tracked = false;
+	char path[512], line[4096];
+	int tracked = 0;
 	DIR *d;
 
 	*objects = *bytes = 0;
-	d = opendir(SLAB_DIR);
+	d = opendir(TRACES_DIR);
 	if (!d) {
-		diag("open %s: %s", SLAB_DIR, errno_name(errno));
+		diag("open %s: %s", TRACES_DIR, errno_name(errno));
 		return -1;
 	}
 	while ((de = readdir(d))) {
 		long size;
 		FILE *f;
 
-		/* aliases are symlinks to the cache they name */
-		if (de->d_name[0] == '.' || de->d_type == DT_LNK)
+		if (de->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), SLAB_DIR "/%s/object_size",
 			 de->d_name);
 		size = read_long(path);
-		snprintf(path, sizeof(path), SLAB_DIR "/%s/alloc_calls",
+		snprintf(path, sizeof(path), TRACES_DIR "/%s/alloc_traces",
 			 de->d_name);
 		f = fopen(path, "r");
 		if (!f)
 			continue;
+		if (!strncmp(de->d_name, "kmalloc-", 8))
+			tracked++;
+		/* "count caller age=..." lines, then indented stack lines */
 		while (fgets(line, sizeof(line), f)) {
 			long count = strtol(line, NULL, 10);
 
-			if (strcmp(line, "No data\n"))
-				tracked = true;
 			if (count > 0 && strstr(line, MODULE_TAG)) {
 				*objects += count;
 				*bytes += count * size;
@@ -114,7 +116,7 @@ static int module_memory(long *objects, long *bytes)
 	}
 	closedir(d);
 	if (!tracked) {
-		diag("no slab allocation tracking: boot with slab_debug=U");
+		diag("no kmalloc cache tracked: boot with slab_debug=U,kmalloc-*");
 		return -1;
 	}
 	return 0;

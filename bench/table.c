@@ -203,6 +203,15 @@ static const char *bytes_name(double b)
 	return s;
 }
 
+/* Median reg (@col 2) or dereg (@col 3) time of @kind at @size, in us. */
+static double reg_us(const struct csv *c, const char *size, const char *kind,
+		     int col)
+{
+	int i = find_reg(c, size, kind);
+
+	return i < 0 ? NAN : num(c->field[i][col]) / 1000;
+}
+
 static void print_regmr(void)
 {
 	struct csv c;
@@ -210,31 +219,29 @@ static void print_regmr(void)
 
 	csv_read("regmr.csv", &c);
 	printf("\n2. Registration cost: ibv_reg_mr / ibv_dereg_mr (us, median; reps interleaved)\n");
-	printf("   fsdax = leased XFS file (F_LAYOUT|F_EXCLUSIVE); target fsdax/anon <= 1.25\n");
-	printf("%-6s %10s %10s %10s | %8s %-6s %8s | %9s %9s %9s %8s | %4s\n",
-	       "size", "anon", "fsdax", "devdax", "fsd/anon", "", "ddx/anon",
-	       "dereg:an", "fsdax", "devdax", "fsd/anon", "reps");
+	printf("   fsdax = leased XFS file (F_LAYOUT|F_EXCLUSIVE); anon = THP as the system has it;\n");
+	printf("   anon4k = MADV_NOHUGEPAGE. Target fsdax/anon <= 1.25\n");
+	printf("%-5s %9s %9s %9s %9s | %7s %-4s %7s %7s %7s | %7s %7s | %4s\n",
+	       "size", "anon", "anon4k", "fsdax", "devdax", "fsd/an", "",
+	       "fsd/4k", "fsd/ddx", "ddx/4k", "dereg", "fsd/an", "reps");
 	for (i = 0; i < c.rows; i++) {
 		const char *size = c.field[i][0];
-		int a, f, d;
-		double ra, rf, rd, da, df, dd;
+		double a, a4, f, d, da, df;
 
 		if (!c.field[i][1] || strcmp(c.field[i][1], "anon"))
 			continue;
-		a = i;
-		f = find_reg(&c, size, "fsdax");
-		d = find_reg(&c, size, "devdax");
-		ra = num(c.field[a][2]) / 1000;
-		rf = f < 0 ? NAN : num(c.field[f][2]) / 1000;
-		rd = d < 0 ? NAN : num(c.field[d][2]) / 1000;
-		da = num(c.field[a][3]) / 1000;
-		df = f < 0 ? NAN : num(c.field[f][3]) / 1000;
-		dd = d < 0 ? NAN : num(c.field[d][3]) / 1000;
-		printf("%-6s %10.1f %10.1f %10.1f | %8.3f %-6s %8.3f | %9.1f %9.1f %9.1f %8.3f | %4s\n",
-		       bytes_name(num(size)), ra, rf, rd, rf / ra,
-		       isnan(rf) ? "n/a" : rf / ra <= 1.25 ? "ok" : "OVER",
-		       rd / ra, da, df, dd, df / da, c.field[a][6]);
+		a = reg_us(&c, size, "anon", 2);
+		a4 = reg_us(&c, size, "anon4k", 2);
+		f = reg_us(&c, size, "fsdax", 2);
+		d = reg_us(&c, size, "devdax", 2);
+		da = reg_us(&c, size, "anon", 3);
+		df = reg_us(&c, size, "fsdax", 3);
+		printf("%-5s %9.1f %9.1f %9.1f %9.1f | %7.2f %-4s %7.2f %7.2f %7.2f | %7.1f %7.2f | %4s\n",
+		       bytes_name(num(size)), a, a4, f, d, f / a,
+		       isnan(f) ? "n/a" : f / a <= 1.25 ? "ok" : "OVER",
+		       f / a4, f / d, d / a4, df, df / da, c.field[i][6]);
 	}
+	printf("   dereg: fsdax ibv_dereg_mr in us, and its ratio to anon\n");
 }
 
 static void print_refusal(void)
@@ -269,7 +276,7 @@ static void print_scaling(void)
 
 	csv_read("scaling.csv", &c);
 	printf("\n4. Scaling of the accounting (module memory: live kmalloc objects of [daxlease]\n");
-	printf("   call sites from slab_debug=U alloc_calls; Slab delta includes rxe's MRs)\n");
+	printf("   call sites from slab_debug=U alloc_traces; Slab delta includes rxe's MRs)\n");
 	printf("%-7s %6s %7s %6s %6s | %8s %9s %9s | %10s %10s | %8s\n",
 	       "sweep", "n", "pinned", "MRs", "pairs", "objects", "bytes",
 	       "B/pair", "file_pins", "read us", "Slab kB");
