@@ -13,6 +13,10 @@
  *   gup_unpin_longterm	the unpin_user_pages() half of it, per page
  *   gup_pin_fast_longterm	PIN_FAST_BENCHMARK (pin_user_pages_fast) with
  *			FOLL_LONGTERM|FOLL_WRITE, per page
+ *   reg_anon4k		ibv_reg_mr() of 16 MiB of populated anonymous memory
+ *			in 4 KiB pages (rxe), per page: RDMA's long-term pin
+ *			path, which the hooks wrap in an owner scope
+ *   dereg_anon4k	its ibv_dereg_mr(), per page
  *   fault_anon		write fault of a fresh anonymous page (no THP)
  *   fault_<fs>		write fault of an allocated page of an fsdax file
  *			(per 4 KiB touched; a PMD fault covers 512 of them)
@@ -33,6 +37,7 @@
 #include "env.h"
 #include "fsdax.h"
 #include "tap.h"
+#include "verbs.h"
 
 /* From the kernel's mm/gup_test.h (not a uapi header). */
 #define GUP_TEST_MAX_PAGES_TO_DUMP	8
@@ -55,6 +60,8 @@ struct gup_test {
 #define GUP_TEST_PATH	"/sys/kernel/debug/gup_test"
 #define GUP_SIZE	(64 * MiB)
 #define GUP_REPS	5
+#define REG_SIZE	(16 * MiB)
+#define REG_REPS	7
 #define FAULT_SIZE	(32 * MiB)
 #define FAULT_REPS	3
 #define LAYOUT_SIZE	MiB
@@ -147,6 +154,48 @@ static void bench_gup(void)
 	}
 	munmap(buf, GUP_SIZE);
 	close(fd);
+}
+
+static void bench_reg_anon(void)
+{
+	double reg[REG_REPS], dereg[REG_REPS];
+	unsigned long pages = REG_SIZE / PAGE;
+	struct verbs v;
+	uint64_t t0;
+	char *buf;
+	int i;
+
+	if (verbs_open(&v, env_rxe())) {
+		failures++;
+		return;
+	}
+	buf = anon_map(REG_SIZE);
+	if (buf) {
+		memset(buf, 0x5a, REG_SIZE);
+		for (i = 0; i < REG_REPS; i++) {
+			struct ibv_mr *mr;
+
+			t0 = now_ns();
+			mr = mr_reg(v.pd, buf, REG_SIZE);
+			reg[i] = (double)(now_ns() - t0) / pages;
+			if (!mr)
+				break;
+			t0 = now_ns();
+			if (mr_dereg(mr))
+				break;
+			dereg[i] = (double)(now_ns() - t0) / pages;
+		}
+		if (i == REG_REPS) {
+			emit("reg_anon4k", NULL, reg, i, pages);
+			emit("dereg_anon4k", NULL, dereg, i, pages);
+		} else {
+			failures++;
+		}
+		munmap(buf, REG_SIZE);
+	} else {
+		failures++;
+	}
+	verbs_close(&v);
 }
 
 /* Write one byte per page of @p; ns per page. */
@@ -262,6 +311,7 @@ int main(int argc, char **argv)
 		return 1;
 
 	bench_gup();
+	bench_reg_anon();
 	bench_fault_anon();
 	for_each_dax_fs(fs) {
 		if (!fs->path) {

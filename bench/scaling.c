@@ -11,7 +11,13 @@
  * rxe's or the core's. Appends to scaling.csv:
  *
  *   sweep,n,pinned_bytes,mrs,files,owners,pairs,module_objects,
- *   module_bytes,slab_delta_kb,file_pins_bytes,file_pins_read_ns
+ *   module_bytes,slab_delta_kb,file_pins_bytes,file_pins_read_ns,reg_ns
+ *
+ * reg_ns is the mean ibv_reg_mr() time per MR over the point. The module
+ * frees some objects with kfree_rcu(), which batches frees for seconds:
+ * every count is taken after drop_caches (its shrinker drains the batches)
+ * once it has stopped moving, and after teardown it must come back to
+ * where it started.
  *
  *   scaling MAXSIZE MAXCOUNT	(e.g. 1G 10000)
  *
@@ -45,6 +51,8 @@
 #define TRACES_DIR	"/sys/kernel/debug/slab"
 #define MODULE_TAG	"[daxlease]"
 #define READS		21
+#define READ_BUDGET_NS	2000000000ULL	/* fewer reads when each is slow */
+#define MODULE_SETTLE_MS	10000
 #define MAX_OWNERS	64
 #define PAGE		4096UL
 
@@ -122,6 +130,42 @@ static int module_memory(long *objects, long *bytes)
 	return 0;
 }
 
+/* Ask the shrinkers, kfree_rcu()'s among them, to free what they hold. */
+static void drop_slab(void)
+{
+	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+
+	if (fd < 0 || write(fd, "2", 1) != 1)
+		diag("drop_caches: %s", errno_name(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+/*
+ * module_memory() once the deferred frees are done: unchanged over three
+ * reads 100 ms apart, or equal to @want (>= 0) if given. -1 on timeout.
+ */
+static int module_memory_settled(long want, long *objects, long *bytes)
+{
+	long last = -1, same = 0, waited;
+
+	for (waited = 0; waited < MODULE_SETTLE_MS; waited += 100) {
+		if (waited % 1000 == 0)
+			drop_slab();
+		if (module_memory(objects, bytes))
+			return -1;
+		if (want >= 0 ? *objects == want : *objects == last && ++same == 3)
+			return 0;
+		if (*objects != last)
+			same = 0;
+		last = *objects;
+		usleep(100000);
+	}
+	diag("module objects still moving after %d ms (%ld)", MODULE_SETTLE_MS,
+	     *objects);
+	return -1;
+}
+
 static long slab_kb(void)
 {
 	char line[256];
@@ -143,8 +187,11 @@ static double file_pins_read_ns(size_t *len)
 	const char *step;
 	int i;
 
+	uint64_t start = now_ns();
+
 	*len = 0;
-	for (i = 0; i < READS; i++) {
+	for (i = 0; i < READS && (i < 3 || now_ns() - start < READ_BUDGET_NS);
+	     i++) {
 		uint64_t t0 = now_ns();
 		char *text = text_read("/proc/self/file_pins", &step);
 
@@ -157,7 +204,7 @@ static double file_pins_read_ns(size_t *len)
 		*len = strlen(text);
 		free(text);
 	}
-	return median(v, READS);
+	return median(v, i);
 }
 
 /* MR m belongs to owner m % owners and file m % files (one is 1). */
@@ -178,6 +225,7 @@ static int run_point(const struct point *pt, FILE *csv)
 	char (*path)[256];
 	int *fd, ret = -1;
 	double read_ns;
+	uint64_t reg_ns = 0, t0;
 	size_t text_len;
 	long opened = 0, created = 0, registered = 0;
 
@@ -188,7 +236,7 @@ static int run_point(const struct point *pt, FILE *csv)
 		diag("out of memory");
 		goto out;
 	}
-	if (module_memory(&base_obj, &base_bytes))
+	if (module_memory_settled(-1, &base_obj, &base_bytes))
 		goto out;
 	slab0 = slab_kb();
 
@@ -216,8 +264,10 @@ static int run_point(const struct point *pt, FILE *csv)
 		for (m = i; m < pt->mrs; m += pt->files) {
 			size_t off = (m / pt->files) * pt->mr_size;
 
+			t0 = now_ns();
 			mr[m] = mr_reg(owner[m % pt->owners].pd, p + off,
 				       pt->mr_size);
+			reg_ns += now_ns() - t0;
 			if (!mr[m])
 				break;
 			registered++;
@@ -227,16 +277,16 @@ static int run_point(const struct point *pt, FILE *csv)
 			goto out;
 	}
 
-	if (module_memory(&obj, &bytes))
+	if (module_memory_settled(-1, &obj, &bytes))
 		goto out;
 	read_ns = file_pins_read_ns(&text_len);
 	if (read_ns < 0)
 		goto out;
-	fprintf(csv, "%s,%ld,%zu,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%zu,%.0f\n",
+	fprintf(csv, "%s,%ld,%zu,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%zu,%.0f,%.0f\n",
 		pt->sweep, pt->n, pt->mrs * pt->mr_size, pt->mrs, pt->files,
 		pt->owners, pairs(pt),
 		obj - base_obj, bytes - base_bytes, slab_kb() - slab0,
-		text_len, read_ns);
+		text_len, read_ns, (double)reg_ns / pt->mrs);
 	fflush(csv);
 	ret = 0;
 out:
@@ -252,7 +302,7 @@ out:
 	free(mr);
 	free(fd);
 	free(path);
-	if (!ret && (module_memory(&obj, &bytes) || obj != base_obj)) {
+	if (!ret && module_memory_settled(base_obj, &obj, &bytes)) {
 		diag("%s %ld: %ld module objects left after teardown",
 		     pt->sweep, pt->n, obj - base_obj);
 		ret = -1;
@@ -291,7 +341,7 @@ int main(int argc, char **argv)
 		diag("setrlimit NOFILE %ld: %s", max_count + 1024L,
 		     errno_name(errno));
 	csv = csv_open("scaling.csv",
-		       "sweep,n,pinned_bytes,mrs,files,owners,pairs,module_objects,module_bytes,slab_delta_kb,file_pins_bytes,file_pins_read_ns");
+		       "sweep,n,pinned_bytes,mrs,files,owners,pairs,module_objects,module_bytes,slab_delta_kb,file_pins_bytes,file_pins_read_ns,reg_ns");
 	if (!csv)
 		return 1;
 

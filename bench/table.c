@@ -276,21 +276,23 @@ static void print_scaling(void)
 
 	csv_read("scaling.csv", &c);
 	printf("\n4. Scaling of the accounting (module memory: live kmalloc objects of [daxlease]\n");
-	printf("   call sites from slab_debug=U alloc_traces; Slab delta includes rxe's MRs)\n");
-	printf("%-7s %6s %7s %6s %6s | %8s %9s %9s | %10s %10s | %8s\n",
+	printf("   call sites from slab_debug=U alloc_traces; Slab delta includes rxe's MRs;\n");
+	printf("   file_pins = bytes of /proc/self/file_pins, read us = median time to read it)\n");
+	printf("%-7s %6s %7s %6s %6s | %8s %9s %9s | %10s %10s | %8s %9s\n",
 	       "sweep", "n", "pinned", "MRs", "pairs", "objects", "bytes",
-	       "B/pair", "file_pins", "read us", "Slab kB");
+	       "B/pair", "file_pins", "read us", "Slab kB", "reg us/MR");
 	for (i = 0; i < c.rows; i++) {
 		double pairs = num(c.field[i][6]), bytes = num(c.field[i][8]);
 
-		if (!c.field[i][11])
+		if (!c.field[i][12])
 			continue;
-		printf("%-7s %6s %7s %6s %6s | %8s %9s %9.1f | %10s %10.1f | %8s\n",
+		printf("%-7s %6s %7s %6s %6s | %8s %9s %9.1f | %10s %10.1f | %8s %9.1f\n",
 		       c.field[i][0], c.field[i][1],
 		       bytes_name(num(c.field[i][2])), c.field[i][3],
 		       c.field[i][6], c.field[i][7], c.field[i][8],
 		       bytes / pairs, c.field[i][10],
-		       num(c.field[i][11]) / 1000, c.field[i][9]);
+		       num(c.field[i][11]) / 1000, c.field[i][9],
+		       num(c.field[i][12]) / 1000);
 	}
 }
 
