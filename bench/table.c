@@ -193,11 +193,11 @@ static const char *bytes_name(double b)
 	char *s = buf[slot++ % 4];
 
 	if (b >= 1 << 30)
-		snprintf(s, 16, "%gG", b / (1 << 30));
+		snprintf(s, 16, "%.3gG", b / (1 << 30));
 	else if (b >= 1 << 20)
-		snprintf(s, 16, "%gM", b / (1 << 20));
+		snprintf(s, 16, "%.3gM", b / (1 << 20));
 	else if (b >= 1 << 10)
-		snprintf(s, 16, "%gK", b / (1 << 10));
+		snprintf(s, 16, "%.3gK", b / (1 << 10));
 	else
 		snprintf(s, 16, "%g", b);
 	return s;
@@ -287,7 +287,9 @@ static void print_scaling(void)
 		if (!c.field[i][12])
 			continue;
 		printf("%-7s %6s %7s %6s %6s | %8s %9s %9.1f | %10s %10.1f | %8s %9.1f\n",
-		       c.field[i][0], c.field[i][1],
+		       c.field[i][0],
+		       strcmp(c.field[i][0], "size") ? c.field[i][1] :
+		       bytes_name(num(c.field[i][1])),
 		       bytes_name(num(c.field[i][2])), c.field[i][3],
 		       c.field[i][6], c.field[i][7], c.field[i][8],
 		       bytes / pairs, c.field[i][10],
