@@ -90,9 +90,15 @@ static struct stats stats_of(double *v, int n)
 	return s;
 }
 
-/* hookcost.csv: variant,round,metric,ns_per_op,ops */
-static struct stats hook_stats(const struct csv *c, const char *metric,
-			       const char *v1, const char *v2)
+#define ALL_ROUNDS	(-1)
+
+/*
+ * hookcost.csv (variant,round,metric,ns_per_op,ops): the rounds of @metric
+ * in variant @v1 or @v2, all of them or those whose round number has
+ * @parity.
+ */
+static struct stats hook_rounds(const struct csv *c, const char *metric,
+				const char *v1, const char *v2, int parity)
 {
 	double v[MAX_SAMPLES];
 	int i, n = 0;
@@ -102,10 +108,18 @@ static struct stats hook_stats(const struct csv *c, const char *metric,
 
 		if (!var || !c->field[i][2] || strcmp(c->field[i][2], metric))
 			continue;
+		if (parity != ALL_ROUNDS && atoi(c->field[i][1]) % 2 != parity)
+			continue;
 		if (!strcmp(var, v1) || (v2 && !strcmp(var, v2)))
 			v[n++] = num(c->field[i][3]);
 	}
 	return stats_of(v, n);
+}
+
+static struct stats hook_stats(const struct csv *c, const char *metric,
+			       const char *v1, const char *v2)
+{
+	return hook_rounds(c, metric, v1, v2, ALL_ROUNDS);
 }
 
 /* Half the relative range of @s in percent: the spread of its rounds. */
@@ -124,27 +138,30 @@ static const char *verdict(double ratio, double noise_pct)
 		return "<=1%";
 	if (off <= noise_pct)
 		return "<=noise";
-	return ratio < 1 ? "faster" : "SLOWER";
+	return ratio < 1 ? "faster" : "slower";
 }
 
 static void print_hookcost(void)
 {
-	struct csv c;
+	static struct csv c;
 	char seen[64][48];
 	int nseen = 0, i, j;
 
 	csv_read("hookcost.csv", &c);
-	printf("\n1. Hook overhead on paths without daxlease (ns per op, median of rounds)\n");
-	printf("   mod/none: hooks kernel, module loaded vs not (same boot, rounds alternated)\n");
-	printf("   hooks/nohooks: hooks kernel (boots 1+3, no module) vs the same source without\n");
-	printf("   CONFIG_DAXLEASE_HOOKS (boot 2); noise: hooks boot 3 vs boot 1 (same kernel)\n");
-	printf("%-24s %9s %9s %9s %9s | %8s %-7s | %8s %-7s | %7s %6s\n",
+	printf("\n1. Hook overhead on paths without daxlease (ns per op; median of rounds,\n");
+	printf("   each round the median of many short samples)\n");
+	printf("   mod/none: hooks kernel, module loaded vs not (same boot, rounds alternated);\n");
+	printf("   A/A boot: the module-less rounds, odd vs even: the noise floor inside a boot.\n");
+	printf("   hk/nohk: hooks kernel (boots 1+3, no module) vs the same source without\n");
+	printf("   CONFIG_DAXLEASE_HOOKS (boot 2); A/A 1v3: hooks boot 3 vs boot 1, the noise\n");
+	printf("   floor between boots. Verdict: <=1%%, <=noise (within the A/A), or off.\n");
+	printf("%-21s %9s %9s %9s %9s | %8s %-7s %7s | %7s %-7s %7s | %6s\n",
 	       "metric", "nohooks", "hooks", "hooks2", "+module", "mod/none",
-	       "", "hk/nohk", "", "noise", "spread");
+	       "", "A/A bt", "hk/nohk", "", "A/A 1v3", "spread");
 	for (i = 0; i < c.rows; i++) {
 		const char *m = c.field[i][2];
 		struct stats nohooks, hooks, hooks2, pooled, module;
-		double r_mod, r_kernel, noise, sp;
+		double r_mod, aa_boot, r_kernel, noise, sp;
 
 		if (!m)
 			continue;
@@ -160,14 +177,16 @@ static void print_hookcost(void)
 		pooled = hook_stats(&c, m, "hooks", "hooks2");
 		module = hook_stats(&c, m, "module", NULL);
 		r_mod = module.median / hooks.median;
+		aa_boot = hook_rounds(&c, m, "hooks", NULL, 1).median /
+			  hook_rounds(&c, m, "hooks", NULL, 0).median;
 		r_kernel = pooled.median / nohooks.median;
 		noise = hooks2.median / hooks.median;
 		sp = fmax(fmax(spread(hooks), spread(module)),
 			  fmax(spread(nohooks), spread(hooks2)));
-		printf("%-24s %9.1f %9.1f %9.1f %9.1f | %8.3f %-7s | %8.3f %-7s | %7.3f %5.1f%%\n",
+		printf("%-21s %9.1f %9.1f %9.1f %9.1f | %8.3f %-7s %7.3f | %7.3f %-7s %7.3f | %5.0f%%\n",
 		       m, nohooks.median, hooks.median, hooks2.median,
 		       module.median, r_mod,
-		       verdict(r_mod, fmax(spread(hooks), spread(module))),
+		       verdict(r_mod, fabs(aa_boot - 1) * 100), aa_boot,
 		       r_kernel, verdict(r_kernel, fabs(noise - 1) * 100),
 		       noise, sp);
 	}
@@ -214,7 +233,7 @@ static double reg_us(const struct csv *c, const char *size, const char *kind,
 
 static void print_regmr(void)
 {
-	struct csv c;
+	static struct csv c;
 	int i;
 
 	csv_read("regmr.csv", &c);
@@ -246,7 +265,7 @@ static void print_regmr(void)
 
 static void print_refusal(void)
 {
-	struct csv c;
+	static struct csv c;
 	int i;
 
 	csv_read("refusal.csv", &c);
@@ -271,7 +290,7 @@ static void print_refusal(void)
 
 static void print_scaling(void)
 {
-	struct csv c;
+	static struct csv c;
 	int i;
 
 	csv_read("scaling.csv", &c);
