@@ -31,13 +31,17 @@
  * anon as the system's THP default gives it (2 MiB folios where it can),
  * anon4k with MADV_NOHUGEPAGE: pinning costs per folio, and fsdax and
  * device-dax pages are pinned one 4 KiB page at a time, so anon4k is the
- * like-for-like baseline and anon the one users see.
+ * like-for-like baseline and anon the one users see. fsdax is the XFS
+ * file, ext4 the same on ext4 (its 512 MiB filesystem holds up to 256 MiB):
+ * they differ in how their files are mapped (4 KiB or 2 MiB entries).
  */
-enum kind { ANON, ANON4K, FSDAX, DEVDAX, NR_KINDS };
+enum kind { ANON, ANON4K, FSDAX, EXT4, DEVDAX, NR_KINDS };
 
 static const char *const kind_name[NR_KINDS] = {
-	"anon", "anon4k", "fsdax", "devdax",
+	"anon", "anon4k", "fsdax", "ext4", "devdax",
 };
+
+#define EXT4_MAX	(256 * MiB)
 
 struct buffer {
 	char *addr;
@@ -88,6 +92,29 @@ static int map_anon(struct buffer *b, size_t len, bool small_pages)
 	return 0;
 }
 
+/*
+ * A @len file in @dir, leased F_LAYOUT|F_EXCLUSIVE, mapped and written
+ * into @b; its path in @path. Returns the fd, or -1 with a diag.
+ */
+static int map_leased(struct buffer *b, const char *dir, size_t len,
+		      char *path)
+{
+	int fd = fs_file_create(dir, len, 3, path, 4096);
+
+	if (fd < 0)
+		return -1;
+	if (lease_set(fd, F_UNBREAKABLE)) {
+		diag("F_SETLEASE F_LAYOUT|F_EXCLUSIVE: %s", errno_name(errno));
+		return -1;
+	}
+	b->addr = file_map(fd, len);
+	if (!b->addr)
+		return -1;
+	memset(b->addr, 0x5a, len);
+	b->len = len;
+	return fd;
+}
+
 static void map_devdax(struct buffer *b, size_t max)
 {
 	const char *dev = env_get("DAXLEASE_DEVDAX");
@@ -125,12 +152,11 @@ int main(int argc, char **argv)
 	};
 	struct buffer buf[NR_KINDS] = { };
 	double reg[NR_KINDS][31], dereg[NR_KINDS][31];
-	const char *xfs = env_get("DAXLEASE_XFS");
-	char path[4096];
+	char path[4096], ext4_path[4096];
 	struct verbs v;
 	size_t max, si;
 	FILE *csv;
-	int fd, k;
+	int fd, ext4_fd, k;
 
 	max = argc == 2 ? size_parse(argv[1]) : 0;
 	if (!max) {
@@ -145,18 +171,11 @@ int main(int argc, char **argv)
 	if (map_anon(&buf[ANON], max, false) || map_anon(&buf[ANON4K], max, true))
 		return 1;
 
-	fd = fs_file_create(xfs, max, 3, path, sizeof(path));
-	if (fd < 0)
+	fd = map_leased(&buf[FSDAX], env_get("DAXLEASE_XFS"), max, path);
+	ext4_fd = map_leased(&buf[EXT4], env_get("DAXLEASE_EXT4"),
+			     max < EXT4_MAX ? max : EXT4_MAX, ext4_path);
+	if (fd < 0 || ext4_fd < 0)
 		return 1;
-	if (lease_set(fd, F_UNBREAKABLE)) {
-		diag("F_SETLEASE F_LAYOUT|F_EXCLUSIVE: %s", errno_name(errno));
-		return 1;
-	}
-	buf[FSDAX].addr = file_map(fd, max);
-	if (!buf[FSDAX].addr)
-		return 1;
-	memset(buf[FSDAX].addr, 0x5a, max);
-	buf[FSDAX].len = max;
 
 	map_devdax(&buf[DEVDAX], max);
 
@@ -196,9 +215,12 @@ int main(int argc, char **argv)
 		fflush(csv);
 	}
 	fclose(csv);
-	munmap(buf[FSDAX].addr, max);
+	munmap(buf[FSDAX].addr, buf[FSDAX].len);
+	munmap(buf[EXT4].addr, buf[EXT4].len);
 	close(fd);
+	close(ext4_fd);
 	unlink(path);
+	unlink(ext4_path);
 	verbs_close(&v);
 	return 0;
 }

@@ -238,27 +238,30 @@ static void print_regmr(void)
 
 	csv_read("regmr.csv", &c);
 	printf("\n2. Registration cost: ibv_reg_mr / ibv_dereg_mr (us, median; reps interleaved)\n");
-	printf("   fsdax = leased XFS file (F_LAYOUT|F_EXCLUSIVE); anon = THP as the system has it;\n");
-	printf("   anon4k = MADV_NOHUGEPAGE. Target fsdax/anon <= 1.25\n");
-	printf("%-5s %9s %9s %9s %9s | %7s %-4s %7s %7s %7s | %7s %7s | %4s\n",
-	       "size", "anon", "anon4k", "fsdax", "devdax", "fsd/an", "",
-	       "fsd/4k", "fsd/ddx", "ddx/4k", "dereg", "fsd/an", "reps");
+	printf("   fsdax = leased XFS file (F_LAYOUT|F_EXCLUSIVE), ext4 = the same on ext4\n");
+	printf("   (<= 256M); anon = THP as the system has it; anon4k = MADV_NOHUGEPAGE.\n");
+	printf("   Target fsdax/anon <= 1.25\n");
+	printf("%-5s %9s %9s %9s %9s %9s | %6s %-4s %6s %6s %6s %6s | %8s %6s | %4s\n",
+	       "size", "anon", "anon4k", "fsdax", "ext4", "devdax", "fsd/an",
+	       "", "fsd/4k", "fsd/dx", "ex4/dx", "dx/4k", "dereg", "fsd/an",
+	       "reps");
 	for (i = 0; i < c.rows; i++) {
 		const char *size = c.field[i][0];
-		double a, a4, f, d, da, df;
+		double a, a4, f, e, d, da, df;
 
 		if (!c.field[i][1] || strcmp(c.field[i][1], "anon"))
 			continue;
 		a = reg_us(&c, size, "anon", 2);
 		a4 = reg_us(&c, size, "anon4k", 2);
 		f = reg_us(&c, size, "fsdax", 2);
+		e = reg_us(&c, size, "ext4", 2);
 		d = reg_us(&c, size, "devdax", 2);
 		da = reg_us(&c, size, "anon", 3);
 		df = reg_us(&c, size, "fsdax", 3);
-		printf("%-5s %9.1f %9.1f %9.1f %9.1f | %7.2f %-4s %7.2f %7.2f %7.2f | %7.1f %7.2f | %4s\n",
-		       bytes_name(num(size)), a, a4, f, d, f / a,
+		printf("%-5s %9.1f %9.1f %9.1f %9.1f %9.1f | %6.2f %-4s %6.2f %6.2f %6.2f %6.2f | %8.1f %6.2f | %4s\n",
+		       bytes_name(num(size)), a, a4, f, e, d, f / a,
 		       isnan(f) ? "n/a" : f / a <= 1.25 ? "ok" : "OVER",
-		       f / a4, f / d, d / a4, df, df / da, c.field[i][6]);
+		       f / a4, f / d, e / d, d / a4, df, df / da, c.field[i][6]);
 	}
 	printf("   dereg: fsdax ibv_dereg_mr in us, and its ratio to anon\n");
 }
