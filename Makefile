@@ -3,7 +3,7 @@
 
 KDIR ?= $(shell scripts/build-kernel)
 
-.PHONY: all deps kernel module tests tools check demo clean install uninstall
+.PHONY: all deps kernel module tests tools check demo bench clean install uninstall
 
 # make install: the daxlease command, its man pages and the uapi header.
 PREFIX ?= /usr/local
@@ -51,8 +51,14 @@ uninstall:
 demo:
 	scripts/demo
 
+# Not part of check: boots three VMs, prints a table of ratios (README,
+# "Performance").
+bench:
+	scripts/bench
+
 clean:
 	$(MAKE) -C tests clean
+	$(MAKE) -C bench clean
 	rm -f tools/daxlease
 	rm -rf out
 	find module -name '*.o' -o -name '*.ko' -o -name '*.mod*' -o -name '.*.cmd' | xargs -r rm -f

@@ -6,6 +6,20 @@ cache_root=${DAXLEASE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/daxlease}
 source_tarball=/usr/src/linux-source-6.12.tar.xz
 kernel_config=${DAXLEASE_KCONFIG:-$top/scripts/config/test.config}
 
+# DAXLEASE_KERNEL_VARIANT=nohooks: the same patched source and config with
+# CONFIG_DAXLEASE_HOOKS off (and its own LOCALVERSION), the baseline that
+# make bench compares the hooks against. Its fragment is derived, so it
+# follows test.config and gets its own cache key.
+if [ "${DAXLEASE_KERNEL_VARIANT:-}" = nohooks ]; then
+	mkdir -p "$cache_root"
+	nohooks_config=$cache_root/nohooks.config
+	sed -e 's/^CONFIG_DAXLEASE_HOOKS=y$/# CONFIG_DAXLEASE_HOOKS is not set/' \
+		-e 's/^CONFIG_LOCALVERSION="\(.*\)"$/CONFIG_LOCALVERSION="\1-nohooks"/' \
+		"$kernel_config" >"$nohooks_config.$$"
+	mv "$nohooks_config.$$" "$nohooks_config"
+	kernel_config=$nohooks_config
+fi
+
 log() { printf '[daxlease] %s\n' "$*" >&2; }
 die() { printf '[daxlease] error: %s\n' "$*" >&2; exit 1; }
 
