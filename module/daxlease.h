@@ -54,6 +54,7 @@ struct dl_inode {
 	struct hlist_node hnode;	/* dl_inodes */
 	struct inode *inode;
 	struct list_head leases;	/* dl_lease.inode_link */
+	unsigned long shown;		/* report pass that last listed it */
 	struct rcu_head rcu;
 };
 

@@ -211,6 +211,7 @@ static void dl_lease_publish(struct dl_lease *dl, struct dl_inode **dli)
 		dl->dli = *dli;
 		*dli = NULL;
 		dl->dli->inode = dl->inode;
+		dl->dli->shown = 0;
 		INIT_LIST_HEAD(&dl->dli->leases);
 		hash_add_rcu(dl_inodes, &dl->dli->hnode,
 			     (unsigned long)dl->inode);
