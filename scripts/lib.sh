@@ -31,3 +31,12 @@ kernel_key() {
 }
 
 kernel_dir() { echo "$cache_root/kernel-$(kernel_key)"; }
+
+# Release of Debian's stock 6.12 kernel that install-deps installed (headers
+# and image, via the linux-headers-6.12-amd64 metapackage), e.g.
+# 6.12.117+deb12-amd64: the module is built and refused there.
+stock_kver() {
+	dpkg-query -W -f='${Depends}' linux-headers-6.12-amd64 2>/dev/null |
+		sed -n 's/^linux-headers-\([^ ,]*\).*/\1/p' | grep . ||
+		die "linux-headers-6.12-amd64 is not installed (run scripts/install-deps)"
+}
