@@ -4,6 +4,7 @@
 KDIR ?= $(shell scripts/build-kernel)
 
 .PHONY: all deps kernel module tests tools check demo clean
+.PHONY: install uninstall install-module uninstall-module
 
 all: module tests tools
 
@@ -29,6 +30,17 @@ check:
 
 demo:
 	scripts/demo
+
+# On a real machine, as root: the module through DKMS (scripts/dkms-module),
+# for kernel KVER (default: the running one). README: Install on your machine.
+install: install-module
+uninstall: uninstall-module
+
+install-module:
+	scripts/dkms-module install $(KVER)
+
+uninstall-module:
+	scripts/dkms-module uninstall
 
 clean:
 	$(MAKE) -C tests clean
