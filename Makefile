@@ -3,9 +3,10 @@
 
 KDIR ?= $(shell scripts/build-kernel)
 
-.PHONY: all deps kernel module tests tools check demo bench clean install uninstall
+.PHONY: all deps kernel module tests tools check demo bench clean
+.PHONY: install uninstall install-tools uninstall-tools install-module uninstall-module
 
-# make install: the daxlease command, its man pages and the uapi header.
+# make install-tools: the daxlease command, its man pages and the uapi header.
 PREFIX ?= /usr/local
 sbindir ?= $(PREFIX)/sbin
 mandir ?= $(PREFIX)/share/man
@@ -37,7 +38,7 @@ tools/daxlease: tools/daxlease.c include/uapi/linux/daxlease.h
 check:
 	scripts/check
 
-install: tools/daxlease
+install-tools: tools/daxlease
 	install -D -m 0755 tools/daxlease $(DESTDIR)$(sbindir)/daxlease
 	install -D -m 0644 include/uapi/linux/daxlease.h \
 		$(DESTDIR)$(includedir)/linux/daxlease.h
@@ -45,7 +46,7 @@ install: tools/daxlease
 		install -D -m 0644 $$page $(DESTDIR)$(mandir)/$${page#man/} || exit; \
 	done
 
-uninstall:
+uninstall-tools:
 	rm -f $(installed)
 
 demo:
@@ -55,6 +56,17 @@ demo:
 # "Performance").
 bench:
 	scripts/bench
+
+# On a real machine, as root: the module through DKMS (scripts/dkms-module),
+# for kernel KVER (default: the running one). README: Install on your machine.
+install: install-tools install-module
+uninstall: uninstall-tools uninstall-module
+
+install-module:
+	scripts/dkms-module install $(KVER)
+
+uninstall-module:
+	scripts/dkms-module uninstall
 
 clean:
 	$(MAKE) -C tests clean

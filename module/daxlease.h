@@ -94,6 +94,16 @@ struct dl_pin {
 	unsigned long npages;
 };
 
+#ifndef CONFIG_DAXLEASE_HOOKS
+/*
+ * Kernels without the hooks: the header declares these only with
+ * CONFIG_DAXLEASE_HOOKS; main.c needs them for symbol_get(), which finds
+ * them missing at load time.
+ */
+int daxlease_register(const struct daxlease_ops *ops);
+void daxlease_unregister(const struct daxlease_ops *ops);
+#endif
+
 extern spinlock_t dl_lock;
 extern DECLARE_HASHTABLE(dl_files, DL_HASH_BITS);
 extern DECLARE_HASHTABLE(dl_inodes, DL_HASH_BITS);

@@ -45,3 +45,27 @@ kernel_key() {
 }
 
 kernel_dir() { echo "$cache_root/kernel-$(kernel_key)"; }
+
+# Release of Debian's stock 6.12 kernel that install-deps installed (headers
+# and image, via the linux-headers-6.12-amd64 metapackage), e.g.
+# 6.12.117+deb12-amd64: the module is built and refused there.
+stock_kver() {
+	dpkg-query -W -f='${Depends}' linux-headers-6.12-amd64 2>/dev/null |
+		sed -n 's/^linux-headers-\([^ ,]*\).*/\1/p' | grep . ||
+		die "linux-headers-6.12-amd64 is not installed (run scripts/install-deps)"
+}
+
+# What DKMS and out-of-tree builds need of the repo (dkms.conf, Kbuild, the
+# module, include/), copied to @1: /usr/src/daxlease-<version> for DKMS, a
+# scratch tree for the build against stock headers.
+copy_module_source() {
+	rm -rf "$1"
+	mkdir -p "$1"
+	(cd "$top" && cp --parents dkms.conf Kbuild module/Kbuild module/*.[ch] \
+		$(find include -name '*.h') "$1"/)
+}
+
+# PACKAGE_VERSION of dkms.conf.
+dkms_version() {
+	sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$top/dkms.conf"
+}

@@ -1,9 +1,10 @@
 /*
- * The man pages and `make install`: every page under man/ passes
- * `mandoc -T lint -W style` without a message; `make install DESTDIR=D`
+ * The man pages and `make install-tools` (the part of `make install` that
+ * is not the DKMS module): every page under man/ passes
+ * `mandoc -T lint -W style` without a message; `make install-tools DESTDIR=D`
  * puts the daxlease command, the uapi header and the pages under
  * D/usr/local with the right modes, where `man -M` finds each page by name
- * and `man -l` renders it; the installed command runs; `make uninstall`
+ * and `man -l` renders it; the installed command runs; `make uninstall-tools`
  * removes every file again. Runs the host's make, mandoc and man (the
  * guest's root is the host's).
  */
@@ -130,9 +131,9 @@ int main(void)
 	mandir = strf("%s%s/share/man", dest, PREFIX);
 	tool = strf("%s%s/sbin/daxlease", dest, PREFIX);
 	header = strf("%s%s/include/linux/daxlease.h", dest, PREFIX);
-	ok(output_has((char *[]){ "make", "-C", repo, "install", destdir,
+	ok(output_has((char *[]){ "make", "-C", repo, "install-tools", destdir,
 				  "PREFIX=" PREFIX, NULL }, ""),
-	   "make install DESTDIR=D PREFIX=/usr/local exits with 0");
+	   "make install-tools DESTDIR=D PREFIX=/usr/local exits with 0");
 	ok(file_mode_is(tool, 0755) &&
 	   output_has((char *[]){ tool, "--help", NULL },
 		      "usage: daxlease run --lease FILE"),
@@ -155,12 +156,12 @@ int main(void)
 		   pages[i].section, pages[i].name);
 	}
 
-	ok(output_has((char *[]){ "make", "-C", repo, "uninstall", destdir,
+	ok(output_has((char *[]){ "make", "-C", repo, "uninstall-tools", destdir,
 				  "PREFIX=" PREFIX, NULL }, ""),
-	   "make uninstall DESTDIR=D PREFIX=/usr/local exits with 0");
+	   "make uninstall-tools DESTDIR=D PREFIX=/usr/local exits with 0");
 	gone = access(tool, F_OK) && access(header, F_OK);
 	for (i = 0; i < npages; i++)
 		gone = gone && access(inst[i], F_OK);
-	ok(gone, "after make uninstall: none of the installed files is left");
+	ok(gone, "after make uninstall-tools: none of the installed files is left");
 	return done_testing();
 }
