@@ -3,7 +3,18 @@
 
 KDIR ?= $(shell scripts/build-kernel)
 
-.PHONY: all deps kernel module tests tools check check-debug demo clean
+.PHONY: all deps kernel module tests tools check check-debug demo bench clean
+.PHONY: install uninstall install-tools uninstall-tools install-module uninstall-module
+
+# make install-tools: the daxlease command, its man pages and the uapi header.
+PREFIX ?= /usr/local
+sbindir ?= $(PREFIX)/sbin
+mandir ?= $(PREFIX)/share/man
+includedir ?= $(PREFIX)/include
+man_pages := $(wildcard man/man[1-8]/*.[1-8])
+installed := $(DESTDIR)$(sbindir)/daxlease \
+	$(DESTDIR)$(includedir)/linux/daxlease.h \
+	$(patsubst man/%,$(DESTDIR)$(mandir)/%,$(man_pages))
 
 all: module tests tools
 
@@ -32,11 +43,39 @@ check:
 check-debug:
 	DAXLEASE_KERNEL=debug scripts/check
 
+install-tools: tools/daxlease
+	install -D -m 0755 tools/daxlease $(DESTDIR)$(sbindir)/daxlease
+	install -D -m 0644 include/uapi/linux/daxlease.h \
+		$(DESTDIR)$(includedir)/linux/daxlease.h
+	for page in $(man_pages); do \
+		install -D -m 0644 $$page $(DESTDIR)$(mandir)/$${page#man/} || exit; \
+	done
+
+uninstall-tools:
+	rm -f $(installed)
+
 demo:
 	scripts/demo
 
+# Not part of check: boots three VMs, prints a table of ratios (README,
+# "Performance").
+bench:
+	scripts/bench
+
+# On a real machine, as root: the module through DKMS (scripts/dkms-module),
+# for kernel KVER (default: the running one). README: Install on your machine.
+install: install-tools install-module
+uninstall: uninstall-tools uninstall-module
+
+install-module:
+	scripts/dkms-module install $(KVER)
+
+uninstall-module:
+	scripts/dkms-module uninstall
+
 clean:
 	$(MAKE) -C tests clean
+	$(MAKE) -C bench clean
 	rm -f tools/daxlease
 	rm -rf out
 	find module -name '*.o' -o -name '*.ko' -o -name '*.mod*' -o -name '.*.cmd' | xargs -r rm -f

@@ -54,6 +54,7 @@ struct dl_inode {
 	struct hlist_node hnode;	/* dl_inodes */
 	struct inode *inode;
 	struct list_head leases;	/* dl_lease.inode_link */
+	unsigned long shown;		/* report pass that last listed it */
 	struct rcu_head rcu;
 };
 
@@ -92,6 +93,16 @@ struct dl_pin {
 	struct dl_lease *lease;
 	unsigned long npages;
 };
+
+#ifndef CONFIG_DAXLEASE_HOOKS
+/*
+ * Kernels without the hooks: the header declares these only with
+ * CONFIG_DAXLEASE_HOOKS; main.c needs them for symbol_get(), which finds
+ * them missing at load time.
+ */
+int daxlease_register(const struct daxlease_ops *ops);
+void daxlease_unregister(const struct daxlease_ops *ops);
+#endif
 
 extern spinlock_t dl_lock;
 extern DECLARE_HASHTABLE(dl_files, DL_HASH_BITS);

@@ -211,6 +211,7 @@ static void dl_lease_publish(struct dl_lease *dl, struct dl_inode **dli)
 		dl->dli = *dli;
 		*dli = NULL;
 		dl->dli->inode = dl->inode;
+		dl->dli->shown = 0;
 		INIT_LIST_HEAD(&dl->dli->leases);
 		hash_add_rcu(dl_inodes, &dl->dli->hnode,
 			     (unsigned long)dl->inode);
@@ -220,7 +221,7 @@ static void dl_lease_publish(struct dl_lease *dl, struct dl_inode **dli)
 
 /*
  * F_UNLCK of one of our leases (generic_delete_lease(), flc_lock held), or a
- * new request of the same kind on a file that already holds a lease
+ * new request on a file that already holds one of our leases
  * (generic_add_lease(), @fl is the existing lease).
  */
 static int dl_change(struct file_lease *fl, int arg, struct list_head *dispose,
@@ -229,10 +230,15 @@ static int dl_change(struct file_lease *fl, int arg, struct list_head *dispose,
 	struct dl_lease *dl;
 	int ret = 0;
 
-	if (fl->fl_lmops != kind)
-		return -EAGAIN;	/* the file holds a lease of another kind */
-	if (arg != F_UNLCK)
-		return 0;	/* same kind again: nothing to change */
+	/*
+	 * A lease request that reaches an existing layout lease of the same
+	 * file is a stock F_RDLCK/F_WRLCK (the module's own requests release
+	 * the lease first or return early): refuse it as a layout lease is
+	 * refused on a file with a read/write lease, instead of reporting
+	 * success and leaving the layout lease in place.
+	 */
+	if (fl->fl_lmops != kind || arg != F_UNLCK)
+		return -EAGAIN;
 
 	spin_lock(&dl_lock);
 	dl = dl_lease_by_file(fl->c.flc_file);

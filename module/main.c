@@ -49,24 +49,59 @@ static const struct daxlease_ops dl_ops = {
 	.proc_show = dl_proc_show,
 };
 
+/*
+ * The hooks are looked up at load time instead of linked: on a kernel
+ * without them the module then fails with one message that says what is
+ * missing, not with the loader's list of unknown symbols, and the same
+ * source builds against stock headers.
+ */
+static int (*dl_register)(const struct daxlease_ops *ops);
+static void (*dl_unregister)(const struct daxlease_ops *ops);
+
+static void dl_hooks_put(void)
+{
+	if (dl_register)
+		symbol_put(daxlease_register);
+	if (dl_unregister)
+		symbol_put(daxlease_unregister);
+}
+
+static int dl_hooks_get(void)
+{
+	dl_register = symbol_get(daxlease_register);
+	dl_unregister = symbol_get(daxlease_unregister);
+	if (dl_register && dl_unregister)
+		return 0;
+	dl_hooks_put();
+	pr_err("daxlease: this kernel has no daxlease hooks (CONFIG_DAXLEASE_HOOKS): build and boot a kernel with hooks/ applied\n");
+	return -EOPNOTSUPP;
+}
+
 static int __init dl_init(void)
 {
 	int ret;
 
-	ret = dl_report_init();
+	ret = dl_hooks_get();
 	if (ret)
 		return ret;
-	ret = daxlease_register(&dl_ops);
+	ret = dl_report_init();
 	if (ret)
-		dl_report_exit();
+		goto put;
+	ret = dl_register(&dl_ops);
+	if (!ret)
+		return 0;
+	dl_report_exit();
+put:
+	dl_hooks_put();
 	return ret;
 }
 
 static void __exit dl_exit(void)
 {
 	/* no lease, orphan or owner is left: each holds a module reference */
-	daxlease_unregister(&dl_ops);
+	dl_unregister(&dl_ops);
 	dl_report_exit();
+	dl_hooks_put();
 	rcu_barrier();
 	WARN_ON(!list_empty(&dl_all_leases));
 }

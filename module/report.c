@@ -40,19 +40,12 @@ void dl_seq_lease_path(struct seq_file *m, struct dl_lease *dl)
 		seq_path(m, &dl->path, "\n");
 }
 
-/* Was @rec's inode already listed for its owner? */
-static bool dl_pin_listed(struct dl_owner *owner, struct dl_pin *rec)
-{
-	struct dl_pin *prev;
-
-	list_for_each_entry(prev, &owner->pins, owner_link) {
-		if (prev == rec)
-			return false;
-		if (prev->lease->inode == rec->lease->inode)
-			return true;
-	}
-	return false;
-}
+/*
+ * Each listing of an owner is a pass (dl_lock); an inode stamped with the
+ * current pass was listed already. O(1) per record: an owner may pin
+ * thousands of files, and the listing runs under dl_lock.
+ */
+static unsigned long dl_show_pass;
 
 /* Pins owned by @file (at @fd) or, if @file is NULL, by @mm. */
 static void dl_show_owner(struct seq_file *m, struct file *file,
@@ -60,6 +53,7 @@ static void dl_show_owner(struct seq_file *m, struct file *file,
 {
 	struct dl_owner *owner;
 	struct dl_pin *rec;
+	unsigned long pass;
 
 	spin_lock(&dl_lock);
 	owner = dl_owner_find(file ? (void *)file : (void *)mm);
@@ -71,9 +65,12 @@ static void dl_show_owner(struct seq_file *m, struct file *file,
 		seq_file_path(m, file, "\n");
 		seq_putc(m, '\n');
 	}
+	pass = ++dl_show_pass;
 	list_for_each_entry(rec, &owner->pins, owner_link) {
-		if (dl_pin_listed(owner, rec))
+		/* pins are charged under unbreakable leases only: dli is set */
+		if (rec->lease->dli->shown == pass)
 			continue;
+		rec->lease->dli->shown = pass;
 		if (file)
 			seq_putc(m, '\t');
 		dl_seq_lease_path(m, rec->lease);

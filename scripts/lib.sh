@@ -5,6 +5,19 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cache_root=${DAXLEASE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/daxlease}
 source_tarball=/usr/src/linux-source-6.12.tar.xz
 kernel_config=${DAXLEASE_KCONFIG:-$top/scripts/config/test.config}
+# DAXLEASE_KERNEL_VARIANT=nohooks: the same patched source and config with
+# CONFIG_DAXLEASE_HOOKS off (and its own LOCALVERSION), the baseline that
+# make bench compares the hooks against. Its fragment is derived, so it
+# follows test.config and gets its own cache key.
+if [ "${DAXLEASE_KERNEL_VARIANT:-}" = nohooks ]; then
+	mkdir -p "$cache_root"
+	nohooks_config=$cache_root/nohooks.config
+	sed -e 's/^CONFIG_DAXLEASE_HOOKS=y$/# CONFIG_DAXLEASE_HOOKS is not set/' \
+		-e 's/^CONFIG_LOCALVERSION="\(.*\)"$/CONFIG_LOCALVERSION="\1-nohooks"/' \
+		"$kernel_config" >"$nohooks_config.$$"
+	mv "$nohooks_config.$$" "$nohooks_config"
+	kernel_config=$nohooks_config
+fi
 # DAXLEASE_KERNEL=debug adds the debug fragment (KASAN, lockdep, kmemleak,
 # fault injection) on top: a separate cached build, module built against it.
 case ${DAXLEASE_KERNEL:-test} in
@@ -12,6 +25,7 @@ test) kernel_configs=("$kernel_config") ;;
 debug) kernel_configs=("$kernel_config" "$top/scripts/config/debug.config") ;;
 *) printf '[daxlease] error: DAXLEASE_KERNEL is test or debug, not %s\n' "$DAXLEASE_KERNEL" >&2; exit 1 ;;
 esac
+
 
 log() { printf '[daxlease] %s\n' "$*" >&2; }
 die() { printf '[daxlease] error: %s\n' "$*" >&2; exit 1; }
@@ -48,4 +62,28 @@ kernel_fragment() {
 		/^# CONFIG_/ { sym = $2 }
 		sym != "" { last[sym] = NR; at[NR] = sym }
 		END { for (i = 1; i <= NR; i++) if (!(i in at) || last[at[i]] == i) print line[i] }'
+}
+
+# Release of Debian's stock 6.12 kernel that install-deps installed (headers
+# and image, via the linux-headers-6.12-amd64 metapackage), e.g.
+# 6.12.117+deb12-amd64: the module is built and refused there.
+stock_kver() {
+	dpkg-query -W -f='${Depends}' linux-headers-6.12-amd64 2>/dev/null |
+		sed -n 's/^linux-headers-\([^ ,]*\).*/\1/p' | grep . ||
+		die "linux-headers-6.12-amd64 is not installed (run scripts/install-deps)"
+}
+
+# What DKMS and out-of-tree builds need of the repo (dkms.conf, Kbuild, the
+# module, include/), copied to @1: /usr/src/daxlease-<version> for DKMS, a
+# scratch tree for the build against stock headers.
+copy_module_source() {
+	rm -rf "$1"
+	mkdir -p "$1"
+	(cd "$top" && cp --parents dkms.conf Kbuild module/Kbuild module/*.[ch] \
+		$(find include -name '*.h') "$1"/)
+}
+
+# PACKAGE_VERSION of dkms.conf.
+dkms_version() {
+	sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$top/dkms.conf"
 }

@@ -17,15 +17,15 @@
  * against this root process and against a uid-65534 process of another
  * gid (which the file's mode admits, so only the ptrace check refuses).
  *
- * mm-owned pins: in this kernel only owner-aware pinners (RDMA umem, which
- * always runs inside a uverbs command and so has an owner file) can take
- * long-term fsdax pins; the others get no pin context and are refused by
- * the gate (module/README.md, "Gate"). So no user-reachable path makes an
- * mm-owned pin, and the mm lines cannot be produced here. What is tested
- * instead: the two unconverted long-term pinners a user can reach,
- * io_uring fixed buffers and gup_test's PIN_LONGTERM_TEST_START, are
- * refused with EOPNOTSUPP on a leased mapping and leave no mm line and no
- * page count behind.
+ * mm-owned pins: io_uring fixed buffers (hooks/0008) are charged to the
+ * mm of the registering process. The file then appears on a line of its
+ * own after the fd blocks, in our file_pins but not in a fork child's (its
+ * mm is another), and /proc/daxlease shows an "mm" owner under the lease.
+ * Registration of an unleased fsdax mapping is refused with EPERM, as for
+ * an MR; gup_test's PIN_LONGTERM_TEST_START, an unconverted long-term
+ * pinner that cannot report its unpins, stays refused with EOPNOTSUPP. A
+ * process that exits with a registered buffer releases its pins when its
+ * ring is torn down: the view forgets the file and truncate succeeds.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -45,7 +45,6 @@
 #include <sys/statfs.h>
 #include <sys/uio.h>
 #include <unistd.h>
-#include <linux/io_uring.h>
 #include <linux/magic.h>
 
 #include "chain.h"
@@ -58,6 +57,7 @@
 #include "proc.h"
 #include "report.h"
 #include "tap.h"
+#include "uring.h"
 #include "verbs.h"
 
 #define FILE_SIZE	(2UL << 20)	/* the point names say these */
@@ -68,6 +68,7 @@
 #define NOGROUP_OTHER	65533
 #define DUP_FD		30
 #define MOVED_FD	31
+#define HOLDER_FD	40
 #define RES_NOT_EMPTY	254	/* reader child: read worked, text not empty */
 
 #define DEBUGFS		"/sys/kernel/debug"
@@ -101,9 +102,15 @@ struct pin_longterm_test {
 #define T_EACCES_ROOT	"uid/gid 65534: reading /proc/<pid>/file_pins of this root process fails with EACCES"
 #define T_EACCES_GID	"uid 65534 reading a uid-65534 process of gid 65533 (mode allows, ptrace-read does not): EACCES"
 #define T_SAME_IDS	"control: uid/gid 65534 reads the file_pins of a uid/gid-65534 process: readable, empty"
-#define T_URING		"io_uring IORING_REGISTER_BUFFERS of a leased fsdax mapping fails with EOPNOTSUPP"
-#define T_GUP		"gup_test PIN_LONGTERM_TEST_START of a leased fsdax mapping fails with EOPNOTSUPP"
-#define T_NO_MM		"after both refusals: no mm line in file_pins, /proc/daxlease still counts 512 pages for the file"
+#define T_URING_PERM	"io_uring IORING_REGISTER_BUFFERS of an unleased fsdax mapping fails with EPERM"
+#define T_URING		"io_uring IORING_REGISTER_BUFFERS of the leased 2 MiB mapping succeeds"
+#define T_MM_LINE	"file_pins: the uverbs block, then the file on a line of its own for the pins of our mm"
+#define T_MM_GVIEW	"/proc/daxlease: the lease counts 1024 pages, 'mm 512' beside 'file 512 <uverbs path>'"
+#define T_MM_FORK	"a fork child has its own mm: its file_pins shows the uverbs block and no mm line"
+#define T_GUP		"gup_test PIN_LONGTERM_TEST_START (an unconverted pinner) of the leased mapping fails with EOPNOTSUPP"
+#define T_MM_UNREG	"IORING_UNREGISTER_BUFFERS: the mm line is gone, the lease counts 512 pages again"
+#define T_MM_HOLDER	"a process holding a leased 2 MiB io_uring buffer: its lease line, then 'mm 512'"
+#define T_MM_EXIT	"it exits: /proc/daxlease forgets the file and truncate to 0 succeeds"
 #define T_DEREG		"deregister every MR: /proc/<pid>/file_pins is empty again"
 #define T_CLEAN		"%s: F_UNLCK, munmap, close and unlink"
 #define T_RXE_CLOSE	"close the rxe device"
@@ -511,34 +518,6 @@ static void access_points(void)
 	keeper_exit(&k);
 }
 
-/* io_uring fixed buffer of @f's mapping: 0 or the errno of the refusal. */
-static int uring_register(struct pfile *f)
-{
-	struct io_uring_params p;
-	struct iovec iov = { f->map, FILE_SIZE };
-	int ring, r, err;
-
-	memset(&p, 0, sizeof(p));
-	ring = syscall(__NR_io_uring_setup, 4, &p);
-	if (ring < 0) {
-		diag("io_uring_setup: %s", errno_name(errno));
-		return CHILD_SETUP_ERR;
-	}
-	r = syscall(__NR_io_uring_register, ring, IORING_REGISTER_BUFFERS,
-		    &iov, 1);
-	err = r ? errno : 0;
-	if (!r) {
-		diag("IORING_REGISTER_BUFFERS of the leased mapping succeeded");
-		syscall(__NR_io_uring_register, ring,
-			IORING_UNREGISTER_BUFFERS, NULL, 0);
-	} else if (err != EOPNOTSUPP) {
-		diag("IORING_REGISTER_BUFFERS: %s, expected EOPNOTSUPP",
-		     errno_name(err));
-	}
-	close(ring);
-	return err;
-}
-
 /*
  * gup_test's long-term pin of @f's mapping: 0 or the errno, -1 if gup_test
  * is not there (*@why says why). Mounts debugfs for it if needed.
@@ -583,16 +562,131 @@ out:
 	return err;
 }
 
+/*
+ * The global view of @f: our lease, the uverbs owner's 512 pages and, if
+ * @mm_pages, an mm owner line.
+ */
+static bool our_gview_is(struct pfile *f, unsigned long mm_pages)
+{
+	char *want = cat_free(3, gv_lease(getpid(), f->fd, true, false,
+					  FILE_PAGES + mm_pages, f->esc),
+			      gv_owner(FILE_PAGES, upath),
+			      mm_pages ? strf("\tmm %lu\n", mm_pages) :
+					 strf("%s", ""));
+	bool same = gview_is(f->esc, want);
+
+	free(want);
+	return same;
+}
+
+/* A fsdax file of @f's filesystem that nobody leased: EPERM. */
+static bool uring_unleased(struct pfile *f, int ring)
+{
+	char dir[PATH_MAX], path[PATH_MAX], *slash;
+	void *map = NULL;
+	bool refused = false;
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s", f->path);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	fd = fs_file_create(dir, SMALL_SIZE, 1, path, sizeof(path));
+	if (fd >= 0)
+		map = file_map(fd, SMALL_SIZE);
+	if (map) {
+		refused = uring_register_is(ring, map, SMALL_SIZE, EPERM);
+		munmap(map, SMALL_SIZE);
+	}
+	if (fd >= 0 && !file_close_unlink(fd, path))
+		refused = false;
+	return refused;
+}
+
+/* Keeper: lease, map and register the file at @arg in a ring; keep it. */
+static int uring_holder(void *arg)
+{
+	const char *path = arg;
+	void *map;
+	int fd, ring;
+
+	fd = open(path, O_RDWR);
+	if (fd < 0 || dup2(fd, HOLDER_FD) < 0)
+		return errno;
+	close(fd);
+	if (lease_set(HOLDER_FD, F_UNBREAKABLE))
+		return errno;
+	map = file_map(HOLDER_FD, FILE_SIZE);
+	ring = uring_new();
+	if (!map || ring < 0)
+		return CHILD_SETUP_ERR;
+	return uring_register(ring, map, FILE_SIZE);
+}
+
+/*
+ * A process that exits with a registered buffer on a file it leased: while
+ * it lives the global view shows its lease with an "mm" owner and rmmod is
+ * refused; after its exit the ring is torn down, the view forgets the file
+ * and truncate succeeds.
+ */
+static void uring_exit_points(struct chain *c, struct pfile *f)
+{
+	char dir[PATH_MAX], path[PATH_MAX], esc[PATH_MAX], *slash, *want;
+	struct keeper k = { -1 };
+	int fd = -1, r = -1;
+
+	if (c->ok) {
+		snprintf(dir, sizeof(dir), "%s", f->path);
+		slash = strrchr(dir, '/');
+		if (slash)
+			*slash = '\0';
+		fd = fs_file_create(dir, FILE_SIZE, 2, path, sizeof(path));
+		if (fd >= 0 && !fd_path(0, fd, esc, sizeof(esc)))
+			r = keeper_start(&k, uring_holder, path, true, -1);
+		if (r)
+			diag("holder: %s", child_result_name(r));
+	}
+	want = !r ? cat_free(2, gv_lease(k.pid, HOLDER_FD, true, false,
+					 FILE_PAGES, esc),
+			     strf("\tmm %lu\n", FILE_PAGES)) : NULL;
+	CHECK(c, !r && gview_is(esc, want), T_MM_HOLDER);
+	free(want);
+	CHECK(c, !keeper_exit(&k) && gview_becomes(esc, "", SETTLE_MS) &&
+	      truncate_other(path, 0) == 0, T_MM_EXIT);
+	keeper_kill(&k);
+	if (fd >= 0)
+		file_close_unlink(fd, path);
+}
+
 static void mm_points(struct chain *c)
 {
 	struct pfile *f = first_pinned();
 	const char *why = NULL;
-	char *want;
-	int r;
+	char *want = NULL;
+	struct keeper k = { -1 };
+	int ring = -1, r;
 
 	if (!f)
 		chain_break(c, "no MR");
-	CHECK(c, uring_register(f) == EOPNOTSUPP, T_URING);
+	if (c->ok)
+		ring = uring_new();
+	CHECK(c, uring_unleased(f, ring), T_URING_PERM);
+	CHECK(c, uring_register_is(ring, f->map, FILE_SIZE, 0), T_URING);
+
+	if (c->ok)
+		want = cat_free(2, our_block(v.ctx->cmd_fd),
+				strf("%s\n", f->esc));
+	CHECK(c, fpins_is(0, want), T_MM_LINE);
+	free(want);
+	CHECK(c, our_gview_is(f, FILE_PAGES), T_MM_GVIEW);
+
+	r = c->ok ? keeper_start(&k, do_nothing, NULL, false, -1) : -1;
+	if (c->ok && r)
+		diag("fork child: %s", child_result_name(r));
+	want = c->ok ? our_block(v.ctx->cmd_fd) : NULL;
+	CHECK(c, !r && fpins_is(k.pid, want), T_MM_FORK);
+	free(want);
+	keeper_exit(&k);
 
 	r = c->ok ? gup_test_pin(f, &why) : -1;
 	if (c->ok && r < 0)
@@ -600,11 +694,11 @@ static void mm_points(struct chain *c)
 	else
 		CHECK(c, r == EOPNOTSUPP, T_GUP);
 
-	want = c->ok ? cat_free(2, gv_lease(getpid(), f->fd, true, false,
-					    FILE_PAGES, f->esc),
-				gv_owner(FILE_PAGES, upath)) : NULL;
-	CHECK(c, ours_is(v.ctx->cmd_fd) & gview_is(f->esc, want), T_NO_MM);
-	free(want);
+	CHECK(c, uring_unregister(ring) && ours_is(v.ctx->cmd_fd) &&
+	      our_gview_is(f, 0), T_MM_UNREG);
+	if (ring >= 0)
+		close(ring);
+	uring_exit_points(c, f);
 }
 
 int main(void)
@@ -615,7 +709,7 @@ int main(void)
 	uint64_t seed;
 	int i;
 
-	plan(2 + 2 * DAX_FS_COUNT + 1 + 6 + 2 + 2 + 3 + 3 + 1 +
+	plan(2 + 2 * DAX_FS_COUNT + 1 + 6 + 2 + 2 + 3 + 9 + 1 +
 	     DAX_FS_COUNT + 2);
 	seed = pattern_seed();
 

@@ -24,6 +24,10 @@
  *   lease stays live as C still has its file; the dead P is its holder);
  *   then the other one goes.
  * - A process dying between F_SETLEASE and ibv_reg_mr.
+ * - mm-owned pins: P holds 48 and a 2 MiB io_uring fixed buffer of the
+ *   file, its fork child C inherits the ring. P is SIGKILLed: its lease is
+ *   orphaned with the pages still charged to P's mm (the ring lives on in
+ *   C) and truncate is refused; C exits, the ring goes and so does all.
  * - At the end, with every holder gone, delete_module must succeed: no case
  *   leaked a lease, orphan or owner (each holds a module reference). The
  *   module is then loaded again if it was loaded at the start.
@@ -56,6 +60,7 @@
 #include "proc.h"
 #include "report.h"
 #include "tap.h"
+#include "uring.h"
 #include "verbs.h"
 
 #define FILE_SIZE	(2UL << 20)	/* the point names say these */
@@ -92,6 +97,12 @@
 #define T_D_KILL	"%s: the child is SIGKILLed before ibv_reg_mr and reaped within 10 s"
 #define T_D_GONE	"%s: no /proc/daxlease entry for the file"
 #define T_D_TRUNC	"%s: truncate(2) by another process succeeds"
+#define T_U_SETUP	"%s: io_uring: P holds 48 and a 2 MiB fixed buffer: its lease live with 'mm 512', the file on an mm line of its file_pins; C (inherited ring) shows nothing"
+#define T_U_KILL	"%s: io_uring: P is SIGKILLed and reaped within 10 s"
+#define T_U_ORPHAN	"%s: io_uring: P's lease orphaned, 512 pages still charged to 'mm'; truncate(2) fails with ETXTBSY"
+#define T_U_C_EXIT	"%s: io_uring: C exits and is reaped within 10 s"
+#define T_U_GONE	"%s: io_uring: no /proc/daxlease entry for the file"
+#define T_U_TRUNC	"%s: io_uring: truncate(2) by another process succeeds"
 #define T_UNLOAD	"every holder gone: delete_module succeeds (no lease, orphan or owner reference leaked)"
 #define T_RESTORED	"daxlease module state restored (%s)"
 
@@ -438,6 +449,93 @@ static void fork_case(const char *n, const char *dir, uint64_t seed,
 	drop_file(path);
 }
 
+/* Keeper P: lease, map, register a ring buffer, fork C holding the ring. */
+static int hold_ring(void *arg)
+{
+	struct hold *h = arg;
+	void *map;
+	pid_t pid;
+	int fd, ring, err;
+
+	fd = open(h->path, O_RDWR);
+	if (fd < 0) {
+		diag("P: open: %s", errno_name(errno));
+		return CHILD_SETUP_ERR;
+	}
+	if (lease_set(fd, F_UNBREAKABLE)) {
+		diag("P: F_SETLEASE 48: %s", errno_name(errno));
+		return errno;
+	}
+	h->rep->lease_fd = fd;
+	map = file_map(fd, FILE_SIZE);
+	ring = uring_new();
+	if (!map || ring < 0)
+		return CHILD_SETUP_ERR;
+	err = uring_register(ring, map, FILE_SIZE);
+	if (err) {
+		diag("P: IORING_REGISTER_BUFFERS: %s", errno_name(err));
+		return err;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		diag("P: fork: %s", errno_name(errno));
+		return CHILD_SETUP_ERR;
+	}
+	if (!pid) {
+		/* C keeps only the ring: P's exit is the last close */
+		munmap(map, FILE_SIZE);
+		close(fd);
+		keeper_wait_release();
+		_exit(0);
+	}
+	h->rep->child = pid;
+	return 0;
+}
+
+static void uring_case(const char *n, const char *dir, uint64_t seed,
+		       struct report *rep)
+{
+	char path[PATH_MAX], esc[PATH_MAX], *want;
+	struct chain c = CHAIN_INIT;
+	struct keeper p = { -1 };
+	struct hold h = { .path = path, .rep = rep };
+	int r = -1, status;
+	pid_t ppid = -1;
+
+	rep->child = -1;
+	if (new_file(dir, seed, path, esc)) {
+		r = keeper_start(&p, hold_ring, &h, true, -1);
+		if (r)
+			diag("P: %s", child_result_name(r));
+		ppid = p.pid;
+	}
+	want = !r ? strf("%s\n", esc) : NULL;
+	STEP(&c, want && rep->child > 0 &&
+	     view_is(esc, cat_free(2, gv_lease(ppid, rep->lease_fd, true,
+					       false, FILE_PAGES, esc),
+				   strf("\tmm %lu\n", FILE_PAGES))) &
+	     fpins_is(ppid, want) & fpins_is(rep->child, ""),
+	     T_U_SETUP, n);
+	free(want);
+	STEP(&c, !keeper_kill(&p), T_U_KILL, n);
+	CHECK(&c, view_is(esc, cat_free(2, gv_lease(ppid, rep->lease_fd, true,
+						    true, FILE_PAGES, esc),
+					strf("\tmm %lu\n", FILE_PAGES))) &
+	      trunc_is(path, ETXTBSY), T_U_ORPHAN, n);
+	STEP(&c, !end_c(rep->child, false), T_U_C_EXIT, n);
+	CHECK(&c, gview_becomes(esc, "", SETTLE_MS), T_U_GONE, n);
+	CHECK(&c, trunc_is(path, 0), T_U_TRUNC, n);
+
+	keeper_kill(&p);
+	if (rep->child > 0) {
+		kill(rep->child, SIGKILL);
+		if (waitpid(rep->child, &status, WNOHANG) == 0)
+			wait_bounded(rep->child, &status, REAP_MS);
+	}
+	drop_file(path);
+}
+
 static void die_before_reg(const char *n, const char *dir, uint64_t seed,
 			   struct report *rep)
 {
@@ -472,7 +570,7 @@ int main(void)
 	uint64_t seed;
 	int i;
 
-	plan(1 + N_ORDER * 4 + 9 + 2 * 6 + 4 + 2);
+	plan(1 + N_ORDER * 4 + 9 + 2 * 6 + 4 + 6 + 2);
 	seed = pattern_seed();
 
 	if (!ok(!module_need(DAXLEASE_MODULE_NAME, env_module(), &was_loaded),
@@ -498,6 +596,7 @@ int main(void)
 	fork_case(n, dir, seed, true, rep);
 	fork_case(n, dir, seed, false, rep);
 	die_before_reg(n, dir, seed, rep);
+	uring_case(n, dir, seed, rep);
 
 	/* stray zombies of reparented grandchildren */
 	while (waitpid(-1, NULL, WNOHANG) > 0)

@@ -4,6 +4,9 @@
  *   DAXLEASE_RXE			soft-RoCE device name ("rxe0")
  *   DAXLEASE_MODULE			path of daxlease.ko, empty if not built
  *   DAXLEASE_TMP			scratch directory on tmpfs
+ *   DAXLEASE_DEVDAX			the device-dax character device
+ *   DAXLEASE_XFS_NODAX, DAXLEASE_EXT4_NODAX
+ *					mount points, -o dax=never on raw pmem
  */
 #ifndef DAXLEASE_ENV_H
 #define DAXLEASE_ENV_H

@@ -17,13 +17,6 @@
 #include "proc.h"
 #include "tap.h"
 
-static void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 int wait_bounded(pid_t pid, int *status, unsigned int ms)
 {
 	long long t0 = clock_ms();

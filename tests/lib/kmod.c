@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -24,14 +25,23 @@ int module_unload(const char *name)
 	return syscall(SYS_delete_module, name, O_NONBLOCK) ? -1 : 0;
 }
 
+#ifndef MODULE_INIT_COMPRESSED_FILE
+#define MODULE_INIT_COMPRESSED_FILE 4
+#endif
+
 int module_load(const char *path)
 {
-	int fd, ret, err;
+	const char *ext = strrchr(path, '.');
+	int fd, ret, err, flags = 0;
 
+	/* DKMS compresses modules for kernels that load compressed ones */
+	if (ext && (!strcmp(ext, ".xz") || !strcmp(ext, ".zst") ||
+		    !strcmp(ext, ".gz")))
+		flags = MODULE_INIT_COMPRESSED_FILE;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	ret = syscall(SYS_finit_module, fd, "", 0);
+	ret = syscall(SYS_finit_module, fd, "", flags);
 	err = errno;
 	close(fd);
 	errno = err;

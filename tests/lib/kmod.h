@@ -12,7 +12,10 @@ bool module_loaded(const char *name);
 /* delete_module(@name, O_NONBLOCK): 0, or -1 with errno set. */
 int module_unload(const char *name);
 
-/* finit_module() of the .ko at @path, no parameters: 0, or -1 with errno. */
+/*
+ * finit_module() of the module at @path (.ko, or .ko.xz/.zst/.gz as DKMS
+ * may install it), no parameters: 0, or -1 with errno.
+ */
 int module_load(const char *path);
 
 /*

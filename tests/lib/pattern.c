@@ -36,6 +36,17 @@ uint64_t pattern_seed(void)
 	return seed;
 }
 
+uint64_t rng_next(uint64_t *state)
+{
+	*state += 1;
+	return splitmix64(*state);
+}
+
+uint64_t rng_below(uint64_t *state, uint64_t n)
+{
+	return rng_next(state) % n;
+}
+
 uint8_t pattern_byte(uint64_t seed, uint64_t off)
 {
 	return splitmix64(seed + off / 8) >> (8 * (off % 8));

@@ -14,6 +14,14 @@
 /* Seed from DAXLEASE_SEED if set, else random; printed as a diag. */
 uint64_t pattern_seed(void);
 
+/*
+ * Seeded randomness for the stress and fuzz tests: the next value of the
+ * splitmix64 sequence kept in *@state (the pattern's generator), and one
+ * below @n (@n > 0).
+ */
+uint64_t rng_next(uint64_t *state);
+uint64_t rng_below(uint64_t *state, uint64_t n);
+
 /* Expected byte at offset @off of the pattern for @seed. */
 uint8_t pattern_byte(uint64_t seed, uint64_t off);
 

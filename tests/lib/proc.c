@@ -41,6 +41,13 @@ long long clock_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
+void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
 void close_inherited(int a, int b)
 {
 	int keep[2] = { a < b ? a : b, a < b ? b : a };

@@ -27,6 +27,9 @@ void timeout_disarm(void);
 /* CLOCK_MONOTONIC in milliseconds. */
 long long clock_ms(void);
 
+/* Sleep @ms milliseconds (less if a signal interrupts it). */
+void sleep_ms(unsigned int ms);
+
 /*
  * Fork; the child closes every inherited fd above stderr, arms a
  * CHILD_TIMEOUT_S guard, and exits with @fn(@arg) & 0xff (0, an errno

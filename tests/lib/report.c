@@ -309,8 +309,7 @@ char *gview_get(const char *path)
 	return canon;
 }
 
-/* Each line of @text as a diag, tabs shown as "\t". */
-static void diag_text(const char *label, const char *text)
+void diag_text(const char *label, const char *text)
 {
 	const char *p = text, *nl;
 	char *esc, *q;

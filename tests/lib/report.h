@@ -61,6 +61,9 @@ char *fpins_get(pid_t pid);
  * ("" if there are none); NULL with a diag. */
 char *gview_get(const char *path);
 
+/* Each line of @text as a diag under "@label:", tabs shown as "\t". */
+void diag_text(const char *label, const char *text);
+
 /* True if @got equals @want; else a diag showing both, line by line. */
 bool text_is(const char *what, const char *got, const char *want);
 

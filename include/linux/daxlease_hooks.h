@@ -1,0 +1,441 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * daxlease hooks: let one loadable module arbitrate long-term pins of fsdax
+ * pages with user-visible layout leases.
+ *
+ * Design note
+ * ===========
+ * Linux 6.12 refuses FOLL_LONGTERM pins of fsdax VMAs outright, because a
+ * truncate or hole punch would otherwise have to wait, possibly forever, for
+ * the pin to go (dax_layout_busy_page()).  daxlease lets a process opt in:
+ * it takes an unbreakable layout lease (F_SETLEASE, F_LAYOUT|F_EXCLUSIVE)
+ * on the file, may then pin its pages long-term, and every layout change of
+ * the file by anybody fails at once with ETXTBSY (EDEADLK for a holder)
+ * instead of hanging.  The policy (lease objects, pin accounting, reports)
+ * lives in a module; the kernel only carries the hooks below.  With no
+ * module registered every hook is a static branch that leads straight back
+ * to the stock code, so a patched kernel behaves exactly like a stock one.
+ *
+ * Hooks and why each is needed:
+ *
+ * - setlease/getlease (fs/locks.c): F_SETLEASE args with F_LAYOUT or
+ *   F_EXCLUSIVE bits are handed to the module instead of failing with
+ *   EINVAL; F_GETLEASE lets the module report 16/48 for its leases.  The
+ *   module installs ordinary FL_LAYOUT leases with its own
+ *   lease_manager_operations, so /proc/locks, lm_change (F_UNLCK -> EBUSY
+ *   while pinned) and lease breaking keep working through fs/locks.c.
+ * - file_release (fs/locks.c, locks_remove_file()): the final fput of a
+ *   file; the module orphans a pinned lease (the stock code then removes
+ *   the file_lease) and forgets a pin owner file.
+ * - gup_longterm (mm/gup.c, check_vma_flags()): replaces both 6.12 gates
+ *   for FOLL_LONGTERM pins of fsdax VMAs (vma_is_fsdax() -> EOPNOTSUPP and
+ *   writable_file_mapping_allowed() -> EFAULT).  fsdax folios are ZONE_DEVICE,
+ *   so folio_is_longterm_pinnable() accepts them and
+ *   check_and_migrate_movable_pages() never tries to migrate them; GUP-fast
+ *   bails out to the slow path for devmap entries with FOLL_LONGTERM, so the
+ *   slow path gate is the only one.
+ * - pinned/unpinned/pins_release: accounting of long-term fsdax pins.  A
+ *   pin can only be accounted if its unpin can be attributed, which the
+ *   unpin_user_page*() API cannot do (it does not know FOLL_LONGTERM nor
+ *   the owner).  So only owner-aware callers that keep a struct
+ *   daxlease_pins next to their pages may pin fsdax pages: they bracket the
+ *   pin call with daxlease_pins_begin()/end(), GUP charges the pinned pages
+ *   to the pin context, and the caller reports unpins with
+ *   daxlease_unpin_pages()/daxlease_unpin_range() and drops the context
+ *   with daxlease_pins_release().  The gate refuses FOLL_LONGTERM fsdax pins
+ *   made outside such a bracket, so short-term FOLL_PIN pins (O_DIRECT) are
+ *   never counted or refused and unconverted long-term users (VFIO,
+ *   gup_test, ...) keep failing.  RDMA umem and io_uring fixed buffers are
+ *   converted.
+ * - owner scope (RDMA uverbs): ib_umem_get() no longer gets a udata,
+ *   so the uverbs file a command was issued on cannot reach it as an
+ *   argument.  ib_uverbs_write()/ib_uverbs_ioctl() publish it in
+ *   current->daxlease_owner for the duration of the command; pins taken by
+ *   ib_umem_get() are owned by that file, other pins by the mm.  The module
+ *   keys owners by the file pointer but drops that association in
+ *   file_release, so no struct file pointer outlives the file: pins stay
+ *   valid after the fd is closed (umem keeps its daxlease_pins, which
+ *   references the module's refcounted owner object, not the file).
+ * - layout_change (ext4, XFS): asked with i_rwsem held before the block
+ *   map of a file changes and before anything is modified: truncate in
+ *   either direction (both filesystems wait for busy DAX pages on any size
+ *   change), fallocate (every XFS mode, including the FS_IOC_*RESVSP and
+ *   FS_IOC_ZERO_RANGE space ioctls; ext4 punch/zero/collapse/insert, as
+ *   ext4 allocation does not break layouts), remap (reflink, dedupe,
+ *   exchange-range) on both inodes, XFS_IOC_SWAPEXT, EXT4_IOC_MOVE_EXT and
+ *   EXT4_IOC_SWAP_BOOT.  The module answers from its lease state, never from
+ *   mapping_mapped().  daxlease_break_layout() then breaks breakable layout
+ *   leases (SIGIO, lease-break-time): ext4 before taking invalidate_lock,
+ *   XFS dropping its iolock while it waits, as for pNFS layouts.  The
+ *   filesystem then waits for short-term pins (O_DIRECT) as before.
+ * - proc_show: /proc/<pid>/file_pins.  With no module registered the file
+ *   exists and reads empty.
+ *
+ * Calls into the module are made under SRCU (daxlease_unregister() waits
+ * for them) or, for the lease_manager_operations the module installs, under
+ * ctx->flc_lock (daxlease_unregister() also waits for an RCU grace period).
+ * The core never takes references on ops->owner: the module must hold a
+ * reference on itself for every object whose code pointers or memory the
+ * kernel can still reach (installed leases, pin owners), so that rmmod
+ * fails while any exists.
+ */
+#ifndef _LINUX_DAXLEASE_HOOKS_H
+#define _LINUX_DAXLEASE_HOOKS_H
+
+#include <linux/errno.h>
+#include <linux/jump_label.h>
+#include <linux/sched.h>
+#include <linux/types.h>
+
+struct address_space;
+struct file;
+struct file_lease;
+struct inode;
+struct module;
+struct page;
+struct pid;
+struct pid_namespace;
+struct seq_file;
+struct task_struct;
+struct vm_area_struct;
+
+/* F_SETLEASE/F_GETLEASE argument bits (uapi values live with the module) */
+#define DAXLEASE_F_LAYOUT	16
+#define DAXLEASE_F_EXCLUSIVE	32
+
+/*
+ * Pin context of an owner-aware long-term pinner, kept next to its page
+ * array (e.g. in struct ib_umem) and zero-initialised.  @owner is the
+ * module's owner object, set when the first fsdax page is charged and
+ * cleared by daxlease_pins_release().  Only the module dereferences it.
+ */
+struct daxlease_pins {
+	void *owner;
+};
+
+/**
+ * struct daxlease_ops - the policy module's callbacks
+ * @owner: THIS_MODULE
+ *
+ * @setlease: fcntl(F_SETLEASE) with F_LAYOUT/F_EXCLUSIVE bits in @arg.
+ *	Context: process, no locks held, may sleep.  *@flp is a lease that
+ *	lease_init() set up for F_RDLCK with the default
+ *	lease_manager_operations (the module may wrap their lm_setup and
+ *	lm_break), *@priv the preallocated fasync entry for the fd; both follow
+ *	the vfs_setlease() contract and the core frees whatever is left in
+ *	them.  Returns 0 or -errno (-EINVAL for arguments it rejects).
+ * @getlease: fcntl(F_GETLEASE) found lease @fl of the file; @type is the
+ *	stock answer.  Context: ctx->flc_lock held, must not sleep.  Returns
+ *	the value to report.
+ * @layout_change: a filesystem is about to change the block map of @inode
+ *	(truncate, fallocate, remap, extent swap).  Context: process, i_rwsem
+ *	of @inode held exclusive (and of the other inode for two-inode
+ *	operations), sometimes invalidate_lock/XFS_MMAPLOCK too; the XFS remap
+ *	path also asks once before locking, as an early out.  May sleep but
+ *	should not wait.  Returns 0 to let it proceed, -ETXTBSY or -EDEADLK to
+ *	fail it before anything has changed.
+ * @gup_longterm: check_vma_flags() sees a FOLL_LONGTERM pin of fsdax @vma.
+ *	@pins is the caller's pin context or NULL if the caller cannot account
+ *	its pins.  Context: mmap_lock held, may sleep but should not.  Returns
+ *	0 to admit the VMA (both stock fsdax gates are skipped) or -errno.
+ * @pinned: GUP pinned @npages pages of @mapping (fsdax, contiguous in the
+ *	page array) for pin context @pins on behalf of owner file @owner_file
+ *	(NULL: the mm of current).  Context: process, the pinner's task,
+ *	mmap_lock may or may not be held, may sleep (GFP_KERNEL ok).  @mapping
+ *	is page->mapping and may be PAGE_MAPPING_DAX_SHARED.  On error the
+ *	core undoes earlier charges with @unpinned and unpins all pages.
+ * @unpinned: @npages pages of @mapping charged to @pins have been unpinned
+ *	(their mapping is still stable: layout changes stay refused until the
+ *	charge is dropped).  Context: process (may be a kernel thread), no core
+ *	locks, may sleep.
+ * @pins_release: @pins will not be used again (its pins are all gone).
+ *	Context as @unpinned.
+ * @file_release: last reference to @filp is being dropped (__fput(), before
+ *	leases are removed and before ->release()).  Context: process or
+ *	kernel thread (task_work, delayed_fput), no locks held, may sleep.
+ * @proc_show: read of /proc/<pid>/file_pins for @task; the core has already
+ *	checked PTRACE_MODE_READ access.  Context: process, may sleep.
+ */
+struct daxlease_ops {
+	struct module *owner;
+	int (*setlease)(struct file *filp, int arg, struct file_lease **flp,
+			void **priv);
+	int (*getlease)(struct file_lease *fl, int type);
+	int (*layout_change)(struct inode *inode);
+	int (*gup_longterm)(struct vm_area_struct *vma, unsigned int gup_flags,
+			    struct daxlease_pins *pins);
+	int (*pinned)(struct daxlease_pins *pins, struct file *owner_file,
+		      struct address_space *mapping, unsigned long npages);
+	void (*unpinned)(struct daxlease_pins *pins,
+			 struct address_space *mapping, unsigned long npages);
+	void (*pins_release)(struct daxlease_pins *pins);
+	void (*file_release)(struct file *filp);
+	int (*proc_show)(struct seq_file *m, struct task_struct *task);
+};
+
+#ifdef CONFIG_DAXLEASE_HOOKS
+
+int daxlease_register(const struct daxlease_ops *ops);
+void daxlease_unregister(const struct daxlease_ops *ops);
+
+DECLARE_STATIC_KEY_FALSE(daxlease_active);
+
+static inline bool daxlease_enabled(void)
+{
+	return static_branch_unlikely(&daxlease_active);
+}
+
+int __daxlease_setlease(struct file *filp, int arg, struct file_lease **flp,
+			void **priv);
+int __daxlease_getlease(struct file_lease *fl, int type);
+int __daxlease_layout_change(struct inode *inode);
+int __daxlease_break_layout(struct inode *inode, bool wait);
+int __daxlease_gup_longterm(struct vm_area_struct *vma,
+			    unsigned int gup_flags);
+long __daxlease_gup_pinned(struct page **pages, long npages);
+void __daxlease_unpin(struct daxlease_pins *pins, struct page **pages,
+		      struct page *first, unsigned long npages);
+void __daxlease_pins_release(struct daxlease_pins *pins);
+void __daxlease_file_release(struct file *filp);
+int proc_pid_file_pins(struct seq_file *m, struct pid_namespace *ns,
+		       struct pid *pid, struct task_struct *task);
+
+/* fs/locks.c: does F_SETLEASE @arg belong to the module? */
+static inline bool daxlease_lease_arg(int arg)
+{
+	return daxlease_enabled() &&
+	       (arg & (DAXLEASE_F_LAYOUT | DAXLEASE_F_EXCLUSIVE));
+}
+
+/* fs/locks.c: F_SETLEASE for daxlease_lease_arg() arguments */
+static inline int daxlease_setlease(struct file *filp, int arg,
+				    struct file_lease **flp, void **priv)
+{
+	return __daxlease_setlease(filp, arg, flp, priv);
+}
+
+/* fs/locks.c: F_GETLEASE value for lease @fl (flc_lock held) */
+static inline int daxlease_getlease(struct file_lease *fl, int type)
+{
+	if (daxlease_enabled())
+		return __daxlease_getlease(fl, type);
+	return type;
+}
+
+/*
+ * ext4/XFS, before a layout change of @inode, i_rwsem held: the module's
+ * verdict, 0, -ETXTBSY or -EDEADLK.  0 when no module is registered.
+ */
+static inline int daxlease_layout_change(struct inode *inode)
+{
+	if (daxlease_enabled())
+		return __daxlease_layout_change(inode);
+	return 0;
+}
+
+/*
+ * As daxlease_layout_change(), then break breakable layout leases with
+ * break_layout(@inode, @wait) (-EWOULDBLOCK if !@wait and some remain).
+ * 0 at once when no module is registered: stock filesystems do not break
+ * layout leases on these paths.
+ */
+static inline int daxlease_break_layout(struct inode *inode, bool wait)
+{
+	if (daxlease_enabled())
+		return __daxlease_break_layout(inode, wait);
+	return 0;
+}
+
+/* mm/gup.c: FOLL_LONGTERM pin of an fsdax VMA; stock answer -EOPNOTSUPP */
+static inline int daxlease_gup_longterm(struct vm_area_struct *vma,
+					unsigned int gup_flags)
+{
+	if (daxlease_enabled())
+		return __daxlease_gup_longterm(vma, gup_flags);
+	return -EOPNOTSUPP;
+}
+
+/*
+ * mm/gup.c: @npages pages were pinned FOLL_LONGTERM.  Charges the fsdax ones
+ * to the current pin context; on failure unpins all pages and returns -errno.
+ */
+static inline long daxlease_gup_pinned(struct page **pages, long npages)
+{
+	if (current->daxlease_pins && daxlease_enabled())
+		return __daxlease_gup_pinned(pages, npages);
+	return 0;
+}
+
+/* fs/locks.c: final fput of @filp */
+static inline void daxlease_file_release(struct file *filp)
+{
+	if (daxlease_enabled())
+		__daxlease_file_release(filp);
+}
+
+/*
+ * Owner scope: pins taken between enter and exit are owned by @filp (RDMA:
+ * the uverbs file a command was issued on).  Returns the previous owner to
+ * pass to daxlease_owner_exit().  Never held across fork.
+ */
+static inline struct file *daxlease_owner_enter(struct file *filp)
+{
+	struct file *prev = current->daxlease_owner;
+
+	current->daxlease_owner = filp;
+	return prev;
+}
+
+static inline void daxlease_owner_exit(struct file *prev)
+{
+	current->daxlease_owner = prev;
+}
+
+/*
+ * Pin scope: FOLL_LONGTERM pins of fsdax pages made by the current task
+ * between begin and end are admitted (subject to the module) and charged to
+ * @pins.  Returns the previous context for daxlease_pins_end().
+ */
+static inline struct daxlease_pins *
+daxlease_pins_begin(struct daxlease_pins *pins)
+{
+	struct daxlease_pins *prev = current->daxlease_pins;
+
+	current->daxlease_pins = pins;
+	return prev;
+}
+
+static inline void daxlease_pins_end(struct daxlease_pins *prev)
+{
+	current->daxlease_pins = prev;
+}
+
+/*
+ * Inside a pin scope, the caller unpinned @pages[0..@npages) it had just
+ * pinned (e.g. a partial pin it gives up).  A no-op outside a scope.
+ */
+static inline void daxlease_unpin_scope(struct page **pages,
+					unsigned long npages)
+{
+	struct daxlease_pins *pins = current->daxlease_pins;
+
+	if (pins && pins->owner)
+		__daxlease_unpin(pins, pages, NULL, npages);
+}
+
+/* The caller unpinned @pages[0..@npages) charged to @pins. */
+static inline void daxlease_unpin_pages(struct daxlease_pins *pins,
+					struct page **pages,
+					unsigned long npages)
+{
+	if (pins->owner)
+		__daxlease_unpin(pins, pages, NULL, npages);
+}
+
+/* The caller unpinned the @npages pages starting at @page. */
+static inline void daxlease_unpin_range(struct daxlease_pins *pins,
+					struct page *page,
+					unsigned long npages)
+{
+	if (pins->owner)
+		__daxlease_unpin(pins, NULL, page, npages);
+}
+
+/* All pins of @pins are gone; drop its owner. */
+static inline void daxlease_pins_release(struct daxlease_pins *pins)
+{
+	if (pins->owner)
+		__daxlease_pins_release(pins);
+}
+
+#else /* !CONFIG_DAXLEASE_HOOKS */
+
+static inline bool daxlease_enabled(void)
+{
+	return false;
+}
+
+static inline bool daxlease_lease_arg(int arg)
+{
+	return false;
+}
+
+static inline int daxlease_setlease(struct file *filp, int arg,
+				    struct file_lease **flp, void **priv)
+{
+	return -EINVAL;
+}
+
+static inline int daxlease_getlease(struct file_lease *fl, int type)
+{
+	return type;
+}
+
+static inline int daxlease_layout_change(struct inode *inode)
+{
+	return 0;
+}
+
+static inline int daxlease_break_layout(struct inode *inode, bool wait)
+{
+	return 0;
+}
+
+static inline int daxlease_gup_longterm(struct vm_area_struct *vma,
+					unsigned int gup_flags)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline long daxlease_gup_pinned(struct page **pages, long npages)
+{
+	return 0;
+}
+
+static inline void daxlease_file_release(struct file *filp)
+{
+}
+
+static inline struct file *daxlease_owner_enter(struct file *filp)
+{
+	return NULL;
+}
+
+static inline void daxlease_owner_exit(struct file *prev)
+{
+}
+
+static inline struct daxlease_pins *
+daxlease_pins_begin(struct daxlease_pins *pins)
+{
+	return NULL;
+}
+
+static inline void daxlease_pins_end(struct daxlease_pins *prev)
+{
+}
+
+static inline void daxlease_unpin_scope(struct page **pages,
+					unsigned long npages)
+{
+}
+
+static inline void daxlease_unpin_pages(struct daxlease_pins *pins,
+					struct page **pages,
+					unsigned long npages)
+{
+}
+
+static inline void daxlease_unpin_range(struct daxlease_pins *pins,
+					struct page *page,
+					unsigned long npages)
+{
+}
+
+static inline void daxlease_pins_release(struct daxlease_pins *pins)
+{
+}
+
+#endif /* CONFIG_DAXLEASE_HOOKS */
+
+#endif /* _LINUX_DAXLEASE_HOOKS_H */
