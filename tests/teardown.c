@@ -453,9 +453,10 @@ static void fork_case(const char *n, const char *dir, uint64_t seed,
 static int hold_ring(void *arg)
 {
 	struct hold *h = arg;
+	int fd, ring, err, ready[2];
 	void *map;
 	pid_t pid;
-	int fd, ring, err;
+	char byte;
 
 	fd = open(h->path, O_RDWR);
 	if (fd < 0) {
@@ -476,6 +477,10 @@ static int hold_ring(void *arg)
 		diag("P: IORING_REGISTER_BUFFERS: %s", errno_name(err));
 		return err;
 	}
+	if (pipe(ready)) {
+		diag("P: pipe: %s", errno_name(errno));
+		return CHILD_SETUP_ERR;
+	}
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
@@ -486,9 +491,20 @@ static int hold_ring(void *arg)
 		/* C keeps only the ring: P's exit is the last close */
 		munmap(map, FILE_SIZE);
 		close(fd);
+		close(ready[0]);
+		close(ready[1]);
 		keeper_wait_release();
 		_exit(0);
 	}
+	/* C's copies of the fd and the mapping are gone when it closed its
+	 * end of the pipe: read() returns 0 only then.
+	 */
+	close(ready[1]);
+	if (read(ready[0], &byte, 1) != 0) {
+		diag("P: C did not drop the file");
+		return CHILD_SETUP_ERR;
+	}
+	close(ready[0]);
 	h->rep->child = pid;
 	return 0;
 }
