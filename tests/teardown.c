@@ -392,6 +392,39 @@ static int end_c(pid_t c, bool p_alive)
 	return 0;
 }
 
+/*
+ * P runs @fn with @h on a fresh file at @path (h->path points to it):
+ * keeper_start()'s result, or -1.
+ */
+static int start_p(struct keeper *p, int (*fn)(void *arg), struct hold *h,
+		   const char *dir, uint64_t seed, char *path, char *esc)
+{
+	int r = -1;
+
+	h->rep->child = -1;
+	if (new_file(dir, seed, path, esc)) {
+		r = keeper_start(p, fn, h, true, -1);
+		if (r)
+			diag("P: %s", child_result_name(r));
+	}
+	return r;
+}
+
+/* Whatever is left: P, then C (ours once P is gone) or its zombie; the file. */
+static void end_p_c(struct keeper *p, const struct report *rep,
+		    const char *path)
+{
+	int status;
+
+	keeper_kill(p);
+	if (rep->child > 0) {
+		kill(rep->child, SIGKILL);
+		if (waitpid(rep->child, &status, WNOHANG) == 0)
+			wait_bounded(rep->child, &status, REAP_MS);
+	}
+	drop_file(path);
+}
+
 static void fork_case(const char *n, const char *dir, uint64_t seed,
 		      bool child_first, struct report *rep)
 {
@@ -404,16 +437,9 @@ static void fork_case(const char *n, const char *dir, uint64_t seed,
 		.path = path, .lease_fd = -1, .uverbs_fd = -1, .reg = true,
 		.sock = -1, .fork_child = true, .rep = rep,
 	};
-	int r = -1, status;
-	pid_t ppid = -1;
+	int r = start_p(&p, hold, &h, dir, seed, path, esc);
+	pid_t ppid = p.pid;
 
-	rep->child = -1;
-	if (new_file(dir, seed, path, esc)) {
-		r = keeper_start(&p, hold, &h, true, -1);
-		if (r)
-			diag("P: %s", child_result_name(r));
-		ppid = p.pid;
-	}
 	want = NULL;
 	if (!r && !fd_path(ppid, rep->uverbs_fd, upath, sizeof(upath))) {
 		diag("P %d, C %d", (int)ppid, (int)rep->child);
@@ -439,14 +465,7 @@ static void fork_case(const char *n, const char *dir, uint64_t seed,
 	CHECK(&c, gview_becomes(esc, "", SETTLE_MS), T_F_GONE, n, first);
 	CHECK(&c, trunc_is(path, 0), T_F_TRUNC, n, first);
 
-	/* whatever is left: P, then C (ours once P is gone), or C's zombie */
-	keeper_kill(&p);
-	if (rep->child > 0) {
-		kill(rep->child, SIGKILL);
-		if (waitpid(rep->child, &status, WNOHANG) == 0)
-			wait_bounded(rep->child, &status, REAP_MS);
-	}
-	drop_file(path);
+	end_p_c(&p, rep, path);
 }
 
 /* Keeper P: lease, map, register a ring buffer, fork C holding the ring. */
@@ -516,16 +535,9 @@ static void uring_case(const char *n, const char *dir, uint64_t seed,
 	struct chain c = CHAIN_INIT;
 	struct keeper p = { -1 };
 	struct hold h = { .path = path, .rep = rep };
-	int r = -1, status;
-	pid_t ppid = -1;
+	int r = start_p(&p, hold_ring, &h, dir, seed, path, esc);
+	pid_t ppid = p.pid;
 
-	rep->child = -1;
-	if (new_file(dir, seed, path, esc)) {
-		r = keeper_start(&p, hold_ring, &h, true, -1);
-		if (r)
-			diag("P: %s", child_result_name(r));
-		ppid = p.pid;
-	}
 	want = !r ? strf("%s\n", esc) : NULL;
 	STEP(&c, want && rep->child > 0 &&
 	     view_is(esc, cat_free(2, gv_lease(ppid, rep->lease_fd, true,
@@ -543,13 +555,7 @@ static void uring_case(const char *n, const char *dir, uint64_t seed,
 	CHECK(&c, gview_becomes(esc, "", SETTLE_MS), T_U_GONE, n);
 	CHECK(&c, trunc_is(path, 0), T_U_TRUNC, n);
 
-	keeper_kill(&p);
-	if (rep->child > 0) {
-		kill(rep->child, SIGKILL);
-		if (waitpid(rep->child, &status, WNOHANG) == 0)
-			wait_bounded(rep->child, &status, REAP_MS);
-	}
-	drop_file(path);
+	end_p_c(&p, rep, path);
 }
 
 static void die_before_reg(const char *n, const char *dir, uint64_t seed,
