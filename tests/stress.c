@@ -5,10 +5,12 @@
  * In parallel:
  * - pinners (PINNERS processes, each with its own rxe context) loop over
  *   scenarios on a random file: take F_LAYOUT|F_EXCLUSIVE, map and register
- *   a random length as an MR, then one of: plain release (own truncate
- *   EDEADLK, F_UNLCK EBUSY while pinned, F_GETLEASE 48, deregister,
- *   F_UNLCK 0); close the lease fd while pinned (orphan) and deregister
- *   later; fork a child that truncates (ETXTBSY) and exits; a subprocess
+ *   a random length as an MR (pins owned by the uverbs file) or as an
+ *   io_uring fixed buffer (pins owned by the mm), then one of: plain
+ *   release (own truncate EDEADLK, F_UNLCK EBUSY while pinned, F_GETLEASE
+ *   48, deregister, F_UNLCK 0); close the lease fd while pinned (orphan)
+ *   and deregister later; fork a child (it inherits the ring, if any) that
+ *   truncates (ETXTBSY) and exits; a subprocess
  *   that passes its uverbs fd over a unix socket (SCM_RIGHTS) to a receiver
  *   and SIGKILLs itself, the receiver keeping the pins for a while; a
  *   subprocess SIGKILLed between lease and registration; lease and map
@@ -73,6 +75,7 @@
 #include "proc.h"
 #include "report.h"
 #include "tap.h"
+#include "uring.h"
 #include "verbs.h"
 
 #define PAGE		4096UL
@@ -91,7 +94,7 @@
 #define CHILD_BOUND_S	20	/* alarm of children doing one thing */
 
 enum op {
-	OP_LEASE, OP_REG, OP_DEREG, OP_UNLOCK, OP_UNLOCK_BUSY, OP_GETLEASE,
+	OP_LEASE, OP_REG, OP_DEREG, OP_URING_REG, OP_URING_UNREG, OP_UNLOCK, OP_UNLOCK_BUSY, OP_GETLEASE,
 	OP_OWN_TRUNC, OP_ORPHAN, OP_FORK, OP_CHILD_TRUNC, OP_SCM,
 	OP_SELF_KILL, OP_KILL, OP_TRUNC_DOWN, OP_TRUNC_UP, OP_PUNCH, OP_ZERO,
 	OP_FALLOC, OP_FALLOC_EOF, OP_REWRITE, OP_LOCK, OP_VERIFY, OP_IDLE, N_OPS
@@ -101,6 +104,8 @@ static const char *const op_names[N_OPS] = {
 	[OP_LEASE] = "F_SETLEASE 48",
 	[OP_REG] = "ibv_reg_mr",
 	[OP_DEREG] = "ibv_dereg_mr",
+	[OP_URING_REG] = "IORING_REGISTER_BUFFERS",
+	[OP_URING_UNREG] = "IORING_UNREGISTER_BUFFERS",
 	[OP_UNLOCK] = "F_SETLEASE F_UNLCK",
 	[OP_UNLOCK_BUSY] = "F_UNLCK while pinned",
 	[OP_GETLEASE] = "F_GETLEASE",
@@ -594,20 +599,46 @@ static int reap_child(pid_t pid, const char *what, bool want_sigkill)
 	return -1;
 }
 
+/* Who pins the mapped file: nobody, an MR of @v, or an io_uring ring. */
+enum pinner { PIN_NONE, PIN_MR, PIN_URING };
+
 struct hold {
 	int f, fd, lease_rec, pin_rec;
 	size_t len;
 	void *map;
 	struct ibv_mr *mr;
+	int ring;			/* -1: none; buffers registered if pinned */
+	bool pinned;
 };
 
+static enum pinner pick_pinner(uint64_t *rng)
+{
+	return rng_below(rng, 3) ? PIN_MR : PIN_URING;
+}
+
+/* Register @h's mapping with a new ring: true if it pins. */
+static bool hold_uring(struct hold *h)
+{
+	int err;
+
+	h->ring = uring_new();
+	if (h->ring < 0) {
+		bump(&sh->errors);
+		return false;
+	}
+	op_begin(OP_URING_REG);
+	err = uring_register(h->ring, h->map, h->len);
+	op_end();
+	return EXPECT(OP_URING_REG, err ? -1 : 0, err, h->f, 0);
+}
+
 /*
- * Open file @f, take 48, map and register a random length. Returns 0 with
- * everything in @h, 1 if the lease was taken but nothing more (h->mr NULL),
+ * Open file @f, take 48, map and pin a random length by @pin. Returns 0
+ * with everything in @h, 1 if the lease was taken but nothing is pinned,
  * -1 if there is nothing to release.
  */
 static int hold_start(uint64_t *rng, struct verbs *v, int f, struct hold *h,
-		      bool pin)
+		      enum pinner pin)
 {
 	struct stat st;
 	int r, err;
@@ -615,6 +646,7 @@ static int hold_start(uint64_t *rng, struct verbs *v, int f, struct hold *h,
 	memset(h, 0, sizeof(*h));
 	h->f = f;
 	h->lease_rec = h->pin_rec = -1;
+	h->ring = -1;
 	h->fd = open(files[f].path, O_RDWR);
 	if (h->fd < 0) {
 		diag("open %s: %s", files[f].path, errno_name(errno));
@@ -630,7 +662,7 @@ static int hold_start(uint64_t *rng, struct verbs *v, int f, struct hold *h,
 		return -1;
 	}
 	h->lease_rec = rec_start(f);
-	if (fstat(h->fd, &st) || st.st_size < (off_t)PAGE || !pin)
+	if (fstat(h->fd, &st) || st.st_size < (off_t)PAGE || pin == PIN_NONE)
 		return 1;	/* nothing to map: the lease alone */
 	h->len = (1 + rng_below(rng, st.st_size / PAGE)) * PAGE;
 	h->map = mmap(NULL, h->len, PROT_READ | PROT_WRITE, MAP_SHARED, h->fd, 0);
@@ -640,28 +672,49 @@ static int hold_start(uint64_t *rng, struct verbs *v, int f, struct hold *h,
 		bump(&sh->errors);
 		return 1;
 	}
-	op_begin(OP_REG);
-	h->mr = ibv_reg_mr(v->pd, h->map, h->len, MR_ACCESS);
-	err = errno;
-	op_end();
-	if (!EXPECT(OP_REG, h->mr ? 0 : -1, err, f, 0))
-		return 1;
+	if (pin == PIN_URING) {
+		if (!hold_uring(h))
+			return 1;
+	} else {
+		op_begin(OP_REG);
+		h->mr = ibv_reg_mr(v->pd, h->map, h->len, MR_ACCESS);
+		err = errno;
+		op_end();
+		if (!EXPECT(OP_REG, h->mr ? 0 : -1, err, f, 0))
+			return 1;
+	}
+	h->pinned = true;
 	h->pin_rec = rec_start(f);
 	return 0;
 }
 
+/* Deregister the MR or the ring's buffers; close the ring. */
 static void hold_dereg(struct hold *h)
 {
 	int r;
 
-	if (!h->mr)
-		return;
-	rec_end(h->pin_rec);
-	op_begin(OP_DEREG);
-	r = ibv_dereg_mr(h->mr);
-	op_end();
-	EXPECT(OP_DEREG, r ? -1 : 0, r, h->f, 0);
+	if (h->pinned) {
+		rec_end(h->pin_rec);
+		if (h->mr) {
+			op_begin(OP_DEREG);
+			r = ibv_dereg_mr(h->mr);
+			op_end();
+			EXPECT(OP_DEREG, r ? -1 : 0, r, h->f, 0);
+		} else {
+			/* synchronous: the pins are gone when it returns */
+			op_begin(OP_URING_UNREG);
+			r = uring_unregister(h->ring) ? 0 : -1;
+			op_end();
+			count(OP_URING_UNREG, r != 0);
+			if (r)
+				bump(&sh->unexpected);
+		}
+	}
+	if (h->ring >= 0)
+		close(h->ring);
+	h->ring = -1;
 	h->mr = NULL;
+	h->pinned = false;
 	h->pin_rec = -1;
 }
 
@@ -712,11 +765,11 @@ static void scenario_plain(uint64_t *rng, struct verbs *v, int f)
 	struct hold h;
 	int r, err;
 
-	if (hold_start(rng, v, f, &h, true) < 0)
+	if (hold_start(rng, v, f, &h, pick_pinner(rng)) < 0)
 		return;
 	if (rng_below(rng, 2))
 		own_truncate(&h);
-	if (h.mr && rng_below(rng, 2)) {
+	if (h.pinned && rng_below(rng, 2)) {
 		op_begin(OP_UNLOCK_BUSY);
 		r = lease_set(h.fd, F_UNLCK);
 		err = errno;
@@ -742,9 +795,9 @@ static void scenario_orphan(uint64_t *rng, struct verbs *v, int f)
 {
 	struct hold h;
 
-	if (hold_start(rng, v, f, &h, true) < 0)
+	if (hold_start(rng, v, f, &h, pick_pinner(rng)) < 0)
 		return;
-	if (h.mr) {
+	if (h.pinned) {
 		rec_end(h.lease_rec);
 		op_begin(OP_ORPHAN);
 		count(OP_ORPHAN, close(h.fd) != 0);
@@ -764,7 +817,7 @@ static void scenario_fork(uint64_t *rng, struct verbs *v, int f)
 	pid_t pid;
 	int r, err;
 
-	if (hold_start(rng, v, f, &h, true) < 0)
+	if (hold_start(rng, v, f, &h, pick_pinner(rng)) < 0)
 		return;
 	op_begin(OP_FORK);
 	pid = fork_child(true);
@@ -827,7 +880,8 @@ static void scenario_killed(uint64_t *rng, int f, bool between)
 
 		if (!between && verbs_open(&qv, env_rxe()))
 			_exit(1);
-		if (hold_start(rng, between ? NULL : &qv, f, &h, !between) < 0)
+		if (hold_start(rng, between ? NULL : &qv, f, &h,
+			       between ? PIN_NONE : PIN_MR) < 0)
 			_exit(1);
 		if (!between) {
 			int r = fd_send(sv[0], qv.ctx->cmd_fd);
@@ -856,7 +910,7 @@ static void scenario_lease_only(uint64_t *rng, int f)
 {
 	struct hold h;
 
-	if (hold_start(rng, NULL, f, &h, false) < 0)
+	if (hold_start(rng, NULL, f, &h, PIN_NONE) < 0)
 		return;
 	own_truncate(&h);
 	hold_end(&h);
@@ -1218,7 +1272,8 @@ int main(void)
 		bail_out("cannot create the files");
 
 	stopped = run(seconds);
-	ok(stopped && sh->ops[OP_REG] && sh->ops[OP_TRUNC_DOWN], T_RAN);
+	ok(stopped && sh->ops[OP_REG] && sh->ops[OP_URING_REG] &&
+	   sh->ops[OP_TRUNC_DOWN], T_RAN);
 	ok(!sh->changed, T_CHANGED);
 	ok(!sh->covered, T_COVERED);
 	ok(!sh->unexpected && !sh->errors, T_EXPECTED);
