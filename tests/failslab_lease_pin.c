@@ -2,11 +2,13 @@
  * Allocation failures while taking a layout lease and a long-term pin
  * (issue 8, point 3). Debug kernel only (tests/debug-only): through
  * /proc/thread-self/fail-nth, the 1st, 2nd, ... slab or page allocation of
- * one F_SETLEASE 48, then of one ibv_reg_mr of the leased fsdax file, is
- * made to fail, until the call succeeds with no failure injected. Each
- * failed call must fail with ENOMEM and leave nothing behind: no lease
- * after a failed F_SETLEASE, no pinned page after a failed ibv_reg_mr (so
- * F_UNLCK and truncate succeed), both reports exact. A call that succeeds
+ * one F_SETLEASE 48, then of one long-term pin of the leased fsdax file by
+ * each pinner (ibv_reg_mr: pins owned by the uverbs file; io_uring
+ * IORING_REGISTER_BUFFERS: pins owned by the mm), is made to fail, until
+ * the call succeeds with no failure injected. Each failed call must fail
+ * with ENOMEM and leave nothing behind: no lease after a failed
+ * F_SETLEASE, no pinned page after a failed pin (so F_UNLCK and truncate
+ * succeed), both reports exact. A call that succeeds
  * although an allocation failed (one with a fallback) must leave the state
  * of a success. At the end kmemleak finds nothing and the module unloads.
  */
@@ -28,6 +30,7 @@
 #include "pattern.h"
 #include "report.h"
 #include "tap.h"
+#include "uring.h"
 #include "verbs.h"
 
 #define FILE_SIZE	(256UL << 10)	/* the point names say it */
@@ -35,7 +38,7 @@
 #define GROW		4096		/* ftruncate grows by this and back */
 #define MAX_NTH		2000		/* more allocations in one call: a bug */
 #define KMEMLEAK_AGE_S	6		/* kmemleak judges objects older than 5 s */
-#define FS_POINTS	12
+#define FS_POINTS	(6 + 6 * N_PINNERS)
 
 #define T_LOADED	"daxlease module loaded"
 #define T_RXE		"open the rxe device"
@@ -45,12 +48,12 @@
 #define T_L_STATE	"%s: after every F_SETLEASE 48 attempt F_GETLEASE and /proc/daxlease match its result (failed: no lease; succeeded: 48, 0 pages), /proc/self/file_pins empty"
 #define T_L_TRUNC	"%s: after every failed F_SETLEASE 48 ftruncate (grow 4 KiB and back) succeeds"
 #define T_L_DONE	"%s: F_SETLEASE 48 succeeds once no failure is injected, after at least one ENOMEM"
-#define T_R_ERR		"%s: ibv_reg_mr of the leased file with its n-th allocation failed, n = 1, 2, ...: every failure is ENOMEM"
-#define T_R_STATE	"%s: after every failed ibv_reg_mr F_GETLEASE is 48, /proc/daxlease shows the lease with 0 pages, /proc/self/file_pins empty"
-#define T_R_UNPIN	"%s: after every failed ibv_reg_mr F_SETLEASE F_UNLCK returns 0 (nothing pinned), ftruncate succeeds, 48 is taken again"
-#define T_R_DONE	"%s: ibv_reg_mr succeeds once no failure is injected, after at least one ENOMEM"
-#define T_R_REPORT	"%s: the MR's 64 pages in /proc/daxlease and /proc/self/file_pins"
-#define T_R_CLEAN	"%s: ibv_dereg_mr, F_UNLCK and ftruncate succeed; the file still holds the pattern"
+#define T_R_ERR		"%s: %s of the leased file with its n-th allocation failed, n = 1, 2, ...: every failure is ENOMEM"
+#define T_R_STATE	"%s: after every failed %s F_GETLEASE is 48, /proc/daxlease shows the lease with 0 pages, /proc/self/file_pins empty"
+#define T_R_UNPIN	"%s: after every failed %s F_SETLEASE F_UNLCK returns 0 (nothing pinned), ftruncate succeeds, 48 is taken again"
+#define T_R_DONE	"%s: %s succeeds once no failure is injected, after at least one ENOMEM"
+#define T_R_REPORT	"%s: %s: the 64 pinned pages in /proc/daxlease and /proc/self/file_pins, charged to its owner"
+#define T_R_CLEAN	"%s: %s: unpin, F_UNLCK and ftruncate succeed; the file still holds the pattern"
 #define T_CLOSE		"%s: munmap, close and unlink"
 #define T_RXE_CLOSE	"close the rxe device"
 #define T_KMEMLEAK	"kmemleak: no new suspected leak after the injected failures"
@@ -63,10 +66,21 @@ struct ffile {
 	int fd;
 	void *map;
 	uint64_t seed;
+	struct ibv_mr *mr;
 };
 
 static struct verbs v;
-static char upath[PATH_MAX];	/* the uverbs file: owner of our pins */
+static char upath[PATH_MAX];	/* the uverbs file: owner of our MRs */
+static int ring = -1;		/* its fixed buffers: pins of our mm */
+
+/* A long-term pinner of the whole mapping. */
+struct pinner {
+	const char *name;
+	int (*pin)(struct ffile *f);		/* 0 or the errno */
+	bool (*unpin)(struct ffile *f);		/* true if it worked */
+	char *(*owner_lines)(void);		/* of /proc/daxlease */
+	char *(*fpins)(struct ffile *f);	/* our file_pins */
+};
 
 /* One failure of a loop's invariant: a diag and remember it. */
 static bool bad(bool *flag, unsigned int nth, const char *what)
@@ -157,50 +171,110 @@ static void prefault(volatile uint8_t *map)
 		map[off] = map[off];
 }
 
-static char *mr_view(struct ffile *f)
+static int mr_pin(struct ffile *f)
 {
-	return cat_free(2, gv_lease(getpid(), f->fd, true, false, FILE_PAGES,
-				    f->esc),
-			gv_owner(FILE_PAGES, upath));
+	f->mr = ibv_reg_mr(v.pd, f->map, FILE_SIZE, MR_ACCESS);
+	return f->mr ? 0 : errno;
 }
 
-static void pin_points(struct ffile *f, bool leased)
+static bool mr_unpin(struct ffile *f)
 {
-	bool errs = true, state = true, unpin = true;
+	bool done = !mr_dereg(f->mr);
+
+	f->mr = NULL;
+	return done;
+}
+
+static char *mr_owner_lines(void)
+{
+	return gv_owner(FILE_PAGES, upath);
+}
+
+static char *mr_fpins(struct ffile *f)
+{
+	return strf("%d: %s\n\t%s\n", v.ctx->cmd_fd, upath, f->esc);
+}
+
+static int uring_pin(struct ffile *f)
+{
+	return uring_register(ring, f->map, FILE_SIZE);
+}
+
+static bool uring_unpin(struct ffile *f)
+{
+	(void)f;
+	return uring_unregister(ring);
+}
+
+static char *uring_owner_lines(void)
+{
+	return strf("\tmm %lu\n", FILE_PAGES);
+}
+
+static char *uring_fpins(struct ffile *f)
+{
+	return strf("%s\n", f->esc);
+}
+
+static const struct pinner pinners[] = {
+	{ "ibv_reg_mr", mr_pin, mr_unpin, mr_owner_lines, mr_fpins },
+	{ "IORING_REGISTER_BUFFERS", uring_pin, uring_unpin, uring_owner_lines,
+	  uring_fpins },
+};
+
+#define N_PINNERS	(int)(sizeof(pinners) / sizeof(pinners[0]))
+
+static bool pinned_view_is(struct ffile *f, const struct pinner *p)
+{
+	char *want = cat_free(2, gv_lease(getpid(), f->fd, true, false,
+					  FILE_PAGES, f->esc),
+			      p->owner_lines());
+	bool same = gview_is(f->esc, want);
+
+	free(want);
+	return same;
+}
+
+static void skip_pin_points(const char *fs, const struct pinner *p,
+			    const char *why)
+{
+	skip(why, T_R_ERR, fs, p->name);
+	skip(why, T_R_STATE, fs, p->name);
+	skip(why, T_R_UNPIN, fs, p->name);
+	skip(why, T_R_DONE, fs, p->name);
+	skip(why, T_R_REPORT, fs, p->name);
+	skip(why, T_R_CLEAN, fs, p->name);
+}
+
+/* Returns whether @f is still leased (48) afterwards. */
+static bool pin_points(struct ffile *f, const struct pinner *p, bool leased)
+{
+	bool errs = true, state = true, unpin = true, pinned = false;
 	unsigned int nth, enomem = 0, absorbed = 0;
-	struct ibv_mr *mr = NULL;
 	char *want;
 	int err;
 
 	if (!leased) {
-		skip("no lease", T_R_ERR, f->fs);
-		skip("no lease", T_R_STATE, f->fs);
-		skip("no lease", T_R_UNPIN, f->fs);
-		skip("no lease", T_R_DONE, f->fs);
-		skip("no lease", T_R_REPORT, f->fs);
-		skip("no lease", T_R_CLEAN, f->fs);
-		return;
+		skip_pin_points(f->fs, p, "no lease");
+		return false;
 	}
 	for (nth = 1; nth <= MAX_NTH && leased; nth++) {
 		prefault(f->map);
 		fault_arm(nth);
-		mr = ibv_reg_mr(v.pd, f->map, FILE_SIZE, MR_ACCESS);
-		err = errno;
+		err = p->pin(f);
 		if (!fault_consumed()) {
-			if (!mr)
+			pinned = !err;
+			if (err)
 				diag("n = %u, nothing injected: %s", nth,
 				     errno_name(err));
 			break;
 		}
-		if (mr) {
+		if (!err) {
 			absorbed++;
-			want = mr_view(f);
-			if (!gview_is(f->esc, want))
-				bad(&state, nth, "MR registered, report wrong");
-			free(want);
-			if (mr_dereg(mr))
-				bad(&state, nth, "ibv_dereg_mr failed");
-			mr = NULL;
+			if (!pinned_view_is(f, p))
+				bad(&state, nth, "pinned, report wrong");
+			if (!p->unpin(f))
+				bad(&state, nth, "unpin failed");
 			continue;
 		}
 		if (err == ENOMEM)
@@ -220,49 +294,48 @@ static void pin_points(struct ffile *f, bool leased)
 		if (!leased)
 			diag("F_SETLEASE 48: %s", errno_name(errno));
 	}
-	diag("%s: ibv_reg_mr: %u x ENOMEM, %u failures absorbed, %s after n = %u",
-	     f->fs, enomem, absorbed, mr ? "success" : "no success", nth);
-	ok(errs, T_R_ERR, f->fs);
-	ok(state, T_R_STATE, f->fs);
-	ok(unpin && leased, T_R_UNPIN, f->fs);
-	ok(mr && enomem > 0, T_R_DONE, f->fs);
-	if (!mr) {
-		skip("no MR", T_R_REPORT, f->fs);
+	diag("%s: %s: %u x ENOMEM, %u failures absorbed, %s after n = %u",
+	     f->fs, p->name, enomem, absorbed,
+	     pinned ? "success" : "no success", nth);
+	ok(errs, T_R_ERR, f->fs, p->name);
+	ok(state, T_R_STATE, f->fs, p->name);
+	ok(unpin && leased, T_R_UNPIN, f->fs, p->name);
+	ok(pinned && enomem > 0, T_R_DONE, f->fs, p->name);
+	if (!pinned) {
+		skip("not pinned", T_R_REPORT, f->fs, p->name);
 	} else {
-		char *block = strf("%d: %s\n\t%s\n", v.ctx->cmd_fd, upath,
-				   f->esc);
-
-		want = mr_view(f);
-		ok(gview_is(f->esc, want) & fpins_is(0, block), T_R_REPORT,
-		   f->fs);
+		want = p->fpins(f);
+		ok(pinned_view_is(f, p) & fpins_is(0, want), T_R_REPORT,
+		   f->fs, p->name);
 		free(want);
-		free(block);
 	}
-	ok(!mr_dereg(mr) && (!leased || !lease_set(f->fd, F_UNLCK)) &&
-	   truncate_works(f) && !pattern_file_check(f->fd, FILE_SIZE, f->seed),
-	   T_R_CLEAN, f->fs);
+	ok((!pinned || p->unpin(f)) &&
+	   (!leased || !lease_set(f->fd, F_UNLCK)) && truncate_works(f) &&
+	   !pattern_file_check(f->fd, FILE_SIZE, f->seed),
+	   T_R_CLEAN, f->fs, p->name);
+	/* the next pinner starts from a lease again */
+	return !lease_set(f->fd, F_UNBREAKABLE);
 }
 
 /* Every point of one file system after T_CREATE, skipped. */
 static void skip_after_create(const char *fs, const char *why)
 {
+	int i;
+
 	skip(why, T_L_ERR, fs);
 	skip(why, T_L_STATE, fs);
 	skip(why, T_L_TRUNC, fs);
 	skip(why, T_L_DONE, fs);
-	skip(why, T_R_ERR, fs);
-	skip(why, T_R_STATE, fs);
-	skip(why, T_R_UNPIN, fs);
-	skip(why, T_R_DONE, fs);
-	skip(why, T_R_REPORT, fs);
-	skip(why, T_R_CLEAN, fs);
+	for (i = 0; i < N_PINNERS; i++)
+		skip_pin_points(fs, &pinners[i], why);
 	skip(why, T_CLOSE, fs);
 }
 
 static void test_fs(const struct dax_fs *fs, uint64_t seed)
 {
 	struct ffile f = { .fs = fs->name, .fd = -1, .seed = seed };
-	bool good;
+	bool good, leased;
+	int i;
 
 	f.fd = fs_file_create(fs->path, FILE_SIZE, seed, f.path,
 			      sizeof(f.path));
@@ -278,7 +351,11 @@ static void test_fs(const struct dax_fs *fs, uint64_t seed)
 	}
 	diag("%s: %s", f.fs, f.path);
 	lease_points(&f);
-	pin_points(&f, lease_get(f.fd) == F_UNBREAKABLE);
+	leased = lease_get(f.fd) == F_UNBREAKABLE;
+	for (i = 0; i < N_PINNERS; i++)
+		leased = pin_points(&f, &pinners[i], leased);
+	if (leased)
+		lease_set(f.fd, F_UNLCK);
 	ok(!munmap(f.map, FILE_SIZE) & file_close_unlink(f.fd, f.path),
 	   T_CLOSE, f.fs);
 }
@@ -318,6 +395,11 @@ int main(void)
 	if (anon)
 		mr_dereg(mr_reg(v.pd, anon, FILE_SIZE));
 	free(anon);
+	ring = uring_new();
+	if (ring < 0) {
+		module_restore(DAXLEASE_MODULE_NAME, env_module(), was_loaded);
+		bail_out("no io_uring");
+	}
 
 	why = fault_setup();
 	if (why) {
@@ -333,6 +415,7 @@ int main(void)
 	}
 	fault_teardown();
 
+	close(ring);
 	ok(!verbs_close(&v), T_RXE_CLOSE);
 	if (why) {
 		skip(why, T_KMEMLEAK);
