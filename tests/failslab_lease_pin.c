@@ -386,20 +386,16 @@ int main(void)
 
 	was_loaded = module_begin();
 	if (!ok(!verbs_open(&v, env_rxe()) &&
-		!fd_path(0, v.ctx->cmd_fd, upath, sizeof(upath)), T_RXE)) {
-		module_restore(DAXLEASE_MODULE_NAME, env_module(), was_loaded);
-		bail_out("no rxe device");
-	}
+		!fd_path(0, v.ctx->cmd_fd, upath, sizeof(upath)), T_RXE))
+		module_bail_out(was_loaded, "no rxe device");
 	/* warm libibverbs' malloc so that its own allocation needs no syscall */
 	anon = malloc(FILE_SIZE);
 	if (anon)
 		mr_dereg(mr_reg(v.pd, anon, FILE_SIZE));
 	free(anon);
 	ring = uring_new();
-	if (ring < 0) {
-		module_restore(DAXLEASE_MODULE_NAME, env_module(), was_loaded);
-		bail_out("no io_uring");
-	}
+	if (ring < 0)
+		module_bail_out(was_loaded, "no io_uring");
 
 	why = fault_setup();
 	if (why) {

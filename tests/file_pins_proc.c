@@ -715,10 +715,8 @@ int main(void)
 
 	was_loaded = module_begin();
 	if (!ok(!verbs_open(&v, env_rxe()) &&
-		!fd_path(0, v.ctx->cmd_fd, upath, sizeof(upath)), T_RXE)) {
-		module_restore(DAXLEASE_MODULE_NAME, env_module(), was_loaded);
-		bail_out("no rxe device");
-	}
+		!fd_path(0, v.ctx->cmd_fd, upath, sizeof(upath)), T_RXE))
+		module_bail_out(was_loaded, "no rxe device");
 	diag("uverbs file %s at fd %d", upath, v.ctx->cmd_fd);
 
 	nfiles = 0;

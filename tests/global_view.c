@@ -576,10 +576,8 @@ int main(void)
 	was_loaded = module_begin();
 	if (!ok(!verbs_open(&v, env_rxe()) && !verbs_open(&v2, env_rxe()) &&
 		!fd_path(0, v.ctx->cmd_fd, upath, sizeof(upath)) &&
-		!fd_path(0, v2.ctx->cmd_fd, upath2, sizeof(upath2)), T_RXE)) {
-		module_restore(DAXLEASE_MODULE_NAME, env_module(), was_loaded);
-		bail_out("no rxe device");
-	}
+		!fd_path(0, v2.ctx->cmd_fd, upath2, sizeof(upath2)), T_RXE))
+		module_bail_out(was_loaded, "no rxe device");
 
 	r = child_run(read_view_as_nobody, NULL);
 	ok(r == EACCES, T_EACCES);

@@ -494,10 +494,8 @@ int main(void)
 	sigaction(SIGIO, &sa, NULL);
 
 	was_loaded = module_begin();
-	if (!ok(!verbs_open(&v, env_rxe()), "open the rxe device")) {
-		module_restore(DAXLEASE_MODULE_NAME, env_module(), was_loaded);
-		bail_out("no rxe device");
-	}
+	if (!ok(!verbs_open(&v, env_rxe()), "open the rxe device"))
+		module_bail_out(was_loaded, "no rxe device");
 
 	for_each_dax_fs(fs)
 		test_fs(v.pd, fs, seed);

@@ -558,10 +558,8 @@ int main(void)
 	was_loaded = module_begin();
 	if (!ok(!verbs_open(&v, env_rxe()) &&
 		!fd_path(0, v.ctx->cmd_fd, upath, sizeof(upath)),
-		"open the rxe device")) {
-		module_restore(DAXLEASE_MODULE_NAME, env_module(), was_loaded);
-		bail_out("no rxe device");
-	}
+		"open the rxe device"))
+		module_bail_out(was_loaded, "no rxe device");
 
 	for_each_dax_fs(fs)
 		test_fs(fs, seed);

@@ -212,10 +212,8 @@ int main(void)
 	seed = pattern_seed();
 
 	was_loaded = module_begin();
-	if (!ok(!verbs_open(&v, env_rxe()), "open the rxe device")) {
-		module_restore(DAXLEASE_MODULE_NAME, env_module(), was_loaded);
-		bail_out("no rxe device");
-	}
+	if (!ok(!verbs_open(&v, env_rxe()), "open the rxe device"))
+		module_bail_out(was_loaded, "no rxe device");
 
 	test_anon(v.pd);
 	for_each_dax_fs(fs)

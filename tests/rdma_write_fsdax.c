@@ -253,10 +253,8 @@ int main(void)
 	c.src_seed = ~c.seed;
 
 	was_loaded = module_begin();
-	if (!ok(!verbs_open(&c.v, env_rxe()), "open the rxe device")) {
-		module_restore(DAXLEASE_MODULE_NAME, env_module(), was_loaded);
-		bail_out("no rxe device");
-	}
+	if (!ok(!verbs_open(&c.v, env_rxe()), "open the rxe device"))
+		module_bail_out(was_loaded, "no rxe device");
 	connected = ok(!verbs_create_pair(&c.v, c.qp),
 		       "two RC QPs connected to each other (RTS)");
 

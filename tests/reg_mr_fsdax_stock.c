@@ -101,10 +101,8 @@ int main(void)
 		"daxlease module not loaded"))
 		bail_out("cannot unload the daxlease module");
 
-	if (!ok(!verbs_open(&v, env_rxe()), "open the rxe device")) {
-		module_restore(DAXLEASE_MODULE_NAME, env_module(), was_loaded);
-		bail_out("no rxe device");
-	}
+	if (!ok(!verbs_open(&v, env_rxe()), "open the rxe device"))
+		module_bail_out(was_loaded, "no rxe device");
 
 	for_each_dax_fs(fs)
 		test_fs(v.pd, fs, seed);

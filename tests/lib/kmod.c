@@ -142,3 +142,9 @@ void module_end(bool was_loaded)
 	   "daxlease module state restored (%s)",
 	   was_loaded ? "still loaded" : "unloaded again");
 }
+
+void module_bail_out(bool was_loaded, const char *why)
+{
+	module_restore(DAXLEASE_MODULE_NAME, env_module(), was_loaded);
+	bail_out("%s", why);
+}

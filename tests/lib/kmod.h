@@ -53,6 +53,13 @@ bool module_begin(void);
 /* The test point "daxlease module state restored": as module_begin() found. */
 void module_end(bool was_loaded);
 
+/*
+ * A setup step after module_begin() failed: put the module state back as
+ * module_begin() found it (no test point) and bail out with @why.
+ */
+void module_bail_out(bool was_loaded, const char *why)
+	__attribute__((noreturn));
+
 int module_restore(const char *name, const char *path, bool was_loaded);
 
 #endif
