@@ -1,24 +1,31 @@
 /*
  * Registration cost: ibv_reg_mr()/ibv_dereg_mr() latency of the same
- * length of a leased fsdax file (XFS, F_LAYOUT|F_EXCLUSIVE), of anonymous
- * memory and of device-dax, repetitions interleaved across the three.
- * Needs the daxlease module loaded. Appends to regmr.csv:
+ * length of leased fsdax files (XFS and ext4, F_LAYOUT|F_EXCLUSIVE), of
+ * anonymous memory and of device-dax, repetitions interleaved across the
+ * kinds. Needs the daxlease module loaded. Appends to regmr.csv:
  *
- *   size,kind,reg_ns,dereg_ns,reg_min_ns,reg_max_ns,reps
+ *   size,kind,reg_ns,dereg_ns,reg_min_ns,reg_max_ns,reps,dereg_min_ns,dereg_max_ns
+ *
+ * and, once per kind, how its buffer ended up mapped to mapping.csv:
+ *
+ *   kind,bytes,present_bytes,pmd_bytes
  *
  *   regmr MAXSIZE	(e.g. 1G: sizes 4K, 64K, 1M, 16M, 256M, 1G)
  *
  * Every buffer is mapped once at the largest size and written before the
  * first registration, so page allocation and first faults are outside
- * the timing for all three; an MR covers a prefix of it.
+ * the timing for all kinds; an MR covers a prefix of it.
  */
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <linux/fs.h>
 
 #include "bench.h"
 #include "env.h"
@@ -29,19 +36,25 @@
 
 /*
  * anon as the system's THP default gives it (2 MiB folios where it can),
- * anon4k with MADV_NOHUGEPAGE: pinning costs per folio, and fsdax and
- * device-dax pages are pinned one 4 KiB page at a time, so anon4k is the
- * like-for-like baseline and anon the one users see. fsdax is the XFS
- * file, ext4 the same on ext4 (its 512 MiB filesystem holds up to 256 MiB):
- * they differ in how their files are mapped (4 KiB or 2 MiB entries).
+ * anon4k with MADV_NOHUGEPAGE: pinning costs per folio, the like-for-like
+ * baseline for 4 KiB-mapped memory. xfs and ext4: one leased file on each,
+ * set up as pmem deployments do (scripts/bench's guest side makes the file
+ * systems with a 2 MiB stripe unit and gives XFS a 2 MiB extent size hint;
+ * the file is allocated 2 MiB at a time), mapped so that it gets 2 MiB
+ * (PMD) entries where it can; xfs4k and ext4_4k are a second mapping of the
+ * same file with MADV_NOHUGEPAGE, so 4 KiB entries only. devdax is the
+ * floor: the same ZONE_DEVICE pages through the same GUP path, with no file
+ * system and no lease (2 MiB entries). ext4's 512 MiB file system holds up
+ * to 256 MiB; device-dax has its region's size (256 MiB).
  */
-enum kind { ANON, ANON4K, FSDAX, EXT4, DEVDAX, NR_KINDS };
+enum kind { ANON, ANON4K, XFS, XFS4K, EXT4, EXT44K, DEVDAX, NR_KINDS };
 
 static const char *const kind_name[NR_KINDS] = {
-	"anon", "anon4k", "fsdax", "ext4", "devdax",
+	"anon", "anon4k", "xfs", "xfs4k", "ext4", "ext4_4k", "devdax",
 };
 
 #define EXT4_MAX	(256 * MiB)
+#define HUGE		(2 * MiB)
 
 struct buffer {
 	char *addr;
@@ -93,26 +106,134 @@ static int map_anon(struct buffer *b, size_t len, bool small_pages)
 }
 
 /*
- * A @len file in @dir, leased F_LAYOUT|F_EXCLUSIVE, mapped and written
- * into @b; its path in @path. Returns the fd, or -1 with a diag.
+ * A @len file in @dir, allocated HUGE bytes at a time (a request of
+ * exactly the stripe unit is what both allocators align: ext4's buddy
+ * allocator and its stripe, XFS's stripe unit and its extent size hint),
+ * leased F_LAYOUT|F_EXCLUSIVE; its path in @path. Returns the fd, or -1
+ * with a diag.
  */
-static int map_leased(struct buffer *b, const char *dir, size_t len,
-		      char *path)
+static int create_leased(const char *dir, size_t len, char *path)
 {
-	int fd = fs_file_create(dir, len, 3, path, 4096);
+	size_t off;
+	int fd;
 
-	if (fd < 0)
+	if (!dir) {
+		diag("no directory for the file");
 		return -1;
+	}
+	snprintf(path, 4096, "%s/regmr.XXXXXX", dir);
+	fd = mkstemp(path);
+	if (fd < 0) {
+		diag("mkstemp %s: %s", path, errno_name(errno));
+		return -1;
+	}
+	for (off = 0; off < len; off += HUGE) {
+		if (fallocate(fd, 0, off, len - off < HUGE ? len - off : HUGE)) {
+			diag("fallocate %s at %zu: %s", path, off,
+			     errno_name(errno));
+			return -1;
+		}
+	}
 	if (lease_set(fd, F_UNBREAKABLE)) {
 		diag("F_SETLEASE F_LAYOUT|F_EXCLUSIVE: %s", errno_name(errno));
 		return -1;
 	}
+	return fd;
+}
+
+/*
+ * Map @fd into @b and write it: with 2 MiB entries where the file's
+ * extents allow (the kernel aligns the address of a DAX mapping), or with
+ * @small_pages 4 KiB entries only (MADV_NOHUGEPAGE before the first
+ * fault).
+ */
+static int map_file(struct buffer *b, int fd, size_t len, bool small_pages)
+{
 	b->addr = file_map(fd, len);
 	if (!b->addr)
 		return -1;
+	if (small_pages && madvise(b->addr, len, MADV_NOHUGEPAGE)) {
+		diag("madvise MADV_NOHUGEPAGE: %s", errno_name(errno));
+		return -1;
+	}
 	memset(b->addr, 0x5a, len);
 	b->len = len;
-	return fd;
+	return 0;
+}
+
+/* From <linux/fs.h> of 6.7 and later (the host's headers may be older). */
+#ifndef PAGEMAP_SCAN
+struct page_region {
+	__u64 start;
+	__u64 end;
+	__u64 categories;
+};
+
+struct pm_scan_arg {
+	__u64 size;
+	__u64 flags;
+	__u64 start;
+	__u64 end;
+	__u64 walk_end;
+	__u64 vec;
+	__u64 vec_len;
+	__u64 max_pages;
+	__u64 category_inverted;
+	__u64 category_mask;
+	__u64 category_anyof_mask;
+	__u64 return_mask;
+};
+
+#define PAGEMAP_SCAN		_IOWR('f', 16, struct pm_scan_arg)
+#define PAGE_IS_PRESENT		(1 << 3)
+#define PAGE_IS_HUGE		(1 << 6)
+#endif
+
+/*
+ * How @b is mapped, by the page tables (PAGEMAP_SCAN of
+ * /proc/self/pagemap): bytes present, and of those mapped by PMD entries
+ * (PAGE_IS_HUGE: a huge page table entry, here the DAX 2 MiB ones).
+ */
+static int mapping_sizes(const struct buffer *b, uint64_t *present,
+			 uint64_t *pmd)
+{
+	struct page_region vec[256];
+	struct pm_scan_arg arg;
+	uint64_t start = (uintptr_t)b->addr, end = start + b->len;
+	int fd, n, i;
+
+	*present = *pmd = 0;
+	fd = open("/proc/self/pagemap", O_RDONLY);
+	if (fd < 0) {
+		diag("open /proc/self/pagemap: %s", errno_name(errno));
+		return -1;
+	}
+	while (start < end) {
+		memset(&arg, 0, sizeof(arg));
+		arg.size = sizeof(arg);
+		arg.start = start;
+		arg.end = end;
+		arg.vec = (uintptr_t)vec;
+		arg.vec_len = sizeof(vec) / sizeof(vec[0]);
+		arg.category_anyof_mask = PAGE_IS_PRESENT;
+		arg.return_mask = PAGE_IS_PRESENT | PAGE_IS_HUGE;
+		n = ioctl(fd, PAGEMAP_SCAN, &arg);
+		if (n < 0) {
+			diag("PAGEMAP_SCAN: %s", errno_name(errno));
+			close(fd);
+			return -1;
+		}
+		for (i = 0; i < n; i++) {
+			*present += vec[i].end - vec[i].start;
+			if (vec[i].categories & PAGE_IS_HUGE)
+				*pmd += vec[i].end - vec[i].start;
+		}
+		if (arg.walk_end <= start)
+			break;
+		start = arg.walk_end;
+	}
+	close(fd);
+	return 0;
 }
 
 static void map_devdax(struct buffer *b, size_t max)
@@ -150,13 +271,13 @@ int main(int argc, char **argv)
 	static const size_t sizes[] = {
 		4 * KiB, 64 * KiB, MiB, 16 * MiB, 256 * MiB, GiB,
 	};
+	static double reg[NR_KINDS][31], dereg[NR_KINDS][31];
 	struct buffer buf[NR_KINDS] = { };
-	double reg[NR_KINDS][31], dereg[NR_KINDS][31];
-	char path[4096], ext4_path[4096];
+	char xfs_path[4096], ext4_path[4096];
+	size_t max, ext4_max, si;
+	int xfs_fd, ext4_fd, k;
+	FILE *csv, *map_csv;
 	struct verbs v;
-	size_t max, si;
-	FILE *csv;
-	int fd, ext4_fd, k;
 
 	max = argc == 2 ? size_parse(argv[1]) : 0;
 	if (!max) {
@@ -164,20 +285,36 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	csv = csv_open("regmr.csv",
-		       "size,kind,reg_ns,dereg_ns,reg_min_ns,reg_max_ns,reps");
-	if (!csv || verbs_open(&v, env_rxe()))
+		       "size,kind,reg_ns,dereg_ns,reg_min_ns,reg_max_ns,reps,dereg_min_ns,dereg_max_ns");
+	map_csv = csv_open("mapping.csv", "kind,bytes,present_bytes,pmd_bytes");
+	if (!csv || !map_csv || verbs_open(&v, env_rxe()))
 		return 1;
 
 	if (map_anon(&buf[ANON], max, false) || map_anon(&buf[ANON4K], max, true))
 		return 1;
 
-	fd = map_leased(&buf[FSDAX], env_get("DAXLEASE_XFS"), max, path);
-	ext4_fd = map_leased(&buf[EXT4], env_get("DAXLEASE_EXT4"),
-			     max < EXT4_MAX ? max : EXT4_MAX, ext4_path);
-	if (fd < 0 || ext4_fd < 0)
+	/* the 2 MiB mappings are written first: their faults install PMD entries */
+	ext4_max = max < EXT4_MAX ? max : EXT4_MAX;
+	xfs_fd = create_leased(env_get("DAXLEASE_XFS"), max, xfs_path);
+	ext4_fd = create_leased(env_get("DAXLEASE_EXT4"), ext4_max, ext4_path);
+	if (xfs_fd < 0 || ext4_fd < 0 ||
+	    map_file(&buf[XFS], xfs_fd, max, false) ||
+	    map_file(&buf[EXT4], ext4_fd, ext4_max, false) ||
+	    map_file(&buf[XFS4K], xfs_fd, max, true) ||
+	    map_file(&buf[EXT44K], ext4_fd, ext4_max, true))
 		return 1;
 
 	map_devdax(&buf[DEVDAX], max);
+
+	for (k = 0; k < NR_KINDS; k++) {
+		uint64_t present, pmd;
+
+		if (!buf[k].len || mapping_sizes(&buf[k], &present, &pmd))
+			continue;
+		fprintf(map_csv, "%s,%zu,%llu,%llu\n", kind_name[k], buf[k].len,
+			(unsigned long long)present, (unsigned long long)pmd);
+	}
+	fclose(map_csv);
 
 	for (si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++) {
 		size_t size = sizes[si];
@@ -207,19 +344,20 @@ int main(int argc, char **argv)
 		for (k = 0; k < NR_KINDS; k++) {
 			if (buf[k].len < size)
 				continue;
-			fprintf(csv, "%zu,%s,%.0f,%.0f,%.0f,%.0f,%d\n", size,
-				kind_name[k], median(reg[k], reps),
+			fprintf(csv, "%zu,%s,%.0f,%.0f,%.0f,%.0f,%d,%.0f,%.0f\n",
+				size, kind_name[k], median(reg[k], reps),
 				median(dereg[k], reps), min_of(reg[k], reps),
-				max_of(reg[k], reps), reps);
+				max_of(reg[k], reps), reps,
+				min_of(dereg[k], reps), max_of(dereg[k], reps));
 		}
 		fflush(csv);
 	}
 	fclose(csv);
-	munmap(buf[FSDAX].addr, buf[FSDAX].len);
-	munmap(buf[EXT4].addr, buf[EXT4].len);
-	close(fd);
+	for (k = XFS; k <= EXT44K; k++)
+		munmap(buf[k].addr, buf[k].len);
+	close(xfs_fd);
 	close(ext4_fd);
-	unlink(path);
+	unlink(xfs_path);
 	unlink(ext4_path);
 	verbs_close(&v);
 	return 0;
