@@ -10,10 +10,17 @@
  *
  *   kind,bytes,present_bytes,pmd_bytes
  *
+ * and the stock floor of the same pins without daxlease to gupfloor.csv:
+ * gup_test's PIN_BASIC_TEST, pin_user_pages() 512 pages per call as RDMA
+ * does but short-term (FOLL_WRITE, no FOLL_LONGTERM: no hook is on that
+ * path), and its unpin_user_pages(), of 1M, 16M and 256M of each buffer:
+ *
+ *   size,kind,pin_ns,unpin_ns,reps
+ *
  *   regmr MAXSIZE	(e.g. 1G: sizes 4K, 64K, 1M, 16M, 256M, 1G)
  *
- * Every buffer is mapped once at the largest size and written before the
- * first registration, so page allocation and first faults are outside
+ * Every buffer is mapped once at the largest size and every page written
+ * before the first registration, so page allocation and first faults are outside
  * the timing for all kinds; an MR covers a prefix of it.
  */
 #include <errno.h>
@@ -54,12 +61,40 @@ static const char *const kind_name[NR_KINDS] = {
 };
 
 #define EXT4_MAX	(256 * MiB)
+
+/* From the kernel's mm/gup_test.h (not a uapi header). */
+struct gup_test {
+	__u64 get_delta_usec;
+	__u64 put_delta_usec;
+	__u64 addr;
+	__u64 size;
+	__u32 nr_pages_per_call;
+	__u32 gup_flags;
+	__u32 test_flags;
+	__u32 which_pages[8];
+};
+#define PIN_BASIC_TEST		_IOWR('g', 5, struct gup_test)
+#define FOLL_WRITE		(1 << 0)
+#define GUP_TEST_PATH		"/sys/kernel/debug/gup_test"
 #define HUGE		(2 * MiB)
 
 struct buffer {
 	char *addr;
 	size_t len;	/* 0: not available */
 };
+
+/*
+ * Write-fault every page of @addr (one byte per 4 KiB): what registration
+ * needs populated. A memset of gigabytes would cost one TCG instruction
+ * per byte (rep stosb) in the instruction-count VM.
+ */
+static void touch(char *addr, size_t len)
+{
+	size_t off;
+
+	for (off = 0; off < len; off += 4 * KiB)
+		addr[off] = 0x5a;
+}
 
 static int reps_for(size_t size)
 {
@@ -100,7 +135,7 @@ static int map_anon(struct buffer *b, size_t len, bool small_pages)
 	}
 	if (small_pages)
 		madvise(b->addr, len, MADV_NOHUGEPAGE);
-	memset(b->addr, 0x5a, len);
+	touch(b->addr, len);
 	b->len = len;
 	return 0;
 }
@@ -156,7 +191,7 @@ static int map_file(struct buffer *b, int fd, size_t len, bool small_pages)
 		diag("madvise MADV_NOHUGEPAGE: %s", errno_name(errno));
 		return -1;
 	}
-	memset(b->addr, 0x5a, len);
+	touch(b->addr, len);
 	b->len = len;
 	return 0;
 }
@@ -262,8 +297,68 @@ static void map_devdax(struct buffer *b, size_t max)
 		diag("mmap %s %zu bytes: %s", dev, size, errno_name(errno));
 		return;
 	}
-	memset(b->addr, 0x5a, size);
+	touch(b->addr, size);
 	b->len = size;
+}
+
+/* The stock floor: short-term pins of the same buffers (gupfloor.csv). */
+static int gup_floor(const struct buffer *buf, size_t max)
+{
+	static const size_t sizes[] = { MiB, 16 * MiB, 256 * MiB };
+	double pin[NR_KINDS][5], unpin[NR_KINDS][5];
+	struct gup_test gup;
+	size_t si;
+	FILE *csv;
+	int fd, k, r;
+
+	csv = csv_open("gupfloor.csv", "size,kind,pin_ns,unpin_ns,reps");
+	if (!csv)
+		return -1;
+	fd = open(GUP_TEST_PATH, O_RDWR);
+	if (fd < 0) {
+		diag("open %s: %s", GUP_TEST_PATH, errno_name(errno));
+		fclose(csv);
+		return -1;
+	}
+	for (si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++) {
+		size_t size = sizes[si];
+		int reps = size < 256 * MiB ? 5 : 3;
+
+		if (size > max)
+			break;
+		for (r = 0; r < reps; r++) {
+			for (k = ANON4K; k < NR_KINDS; k++) {
+				if (buf[k].len < size)
+					continue;
+				memset(&gup, 0, sizeof(gup));
+				gup.addr = (uintptr_t)buf[k].addr;
+				gup.size = size;
+				gup.nr_pages_per_call = 512;
+				gup.gup_flags = FOLL_WRITE;
+				if (ioctl(fd, PIN_BASIC_TEST, &gup) ||
+				    gup.size != size) {
+					diag("PIN_BASIC_TEST %s %zu: %s",
+					     kind_name[k], size,
+					     errno_name(errno));
+					close(fd);
+					fclose(csv);
+					return -1;
+				}
+				pin[k][r] = gup.get_delta_usec * 1000.0;
+				unpin[k][r] = gup.put_delta_usec * 1000.0;
+			}
+		}
+		for (k = ANON4K; k < NR_KINDS; k++) {
+			if (buf[k].len < size)
+				continue;
+			fprintf(csv, "%zu,%s,%.0f,%.0f,%d\n", size, kind_name[k],
+				median(pin[k], reps), median(unpin[k], reps),
+				reps);
+		}
+	}
+	close(fd);
+	fclose(csv);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -315,6 +410,9 @@ int main(int argc, char **argv)
 			(unsigned long long)present, (unsigned long long)pmd);
 	}
 	fclose(map_csv);
+
+	if (gup_floor(buf, max))
+		return 1;
 
 	for (si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++) {
 		size_t size = sizes[si];

@@ -241,14 +241,20 @@ static const char *const reg_kinds[] = {
 #define FIRST_FS	2
 #define LAST_FS		5
 
-static void print_reg_col(const struct csv *c, int col, double target)
+/*
+ * One column (@col: 2 reg, 3 dereg) of regmr.csv, or of gupfloor.csv
+ * (which starts at anon4k: @first), per size and kind, with every fsdax
+ * kind's ratio to device-dax; @target 0: no goal.
+ */
+static void print_reg_col(const struct csv *c, int col, unsigned int first,
+			  double target)
 {
 	const char *ok = "ok";
 	unsigned int k;
 	int i;
 
 	printf("%-5s", "size");
-	for (k = 0; k < NR_REG_KINDS; k++)
+	for (k = first; k < NR_REG_KINDS; k++)
 		printf(" %9s", reg_kinds[k]);
 	printf(" |");
 	for (k = FIRST_FS; k <= LAST_FS; k++)
@@ -258,10 +264,10 @@ static void print_reg_col(const struct csv *c, int col, double target)
 		const char *size = c->field[i][0];
 		double d;
 
-		if (!c->field[i][1] || strcmp(c->field[i][1], "anon"))
+		if (!c->field[i][1] || strcmp(c->field[i][1], reg_kinds[first]))
 			continue;
 		printf("%-5s", bytes_name(num(size)));
-		for (k = 0; k < NR_REG_KINDS; k++)
+		for (k = first; k < NR_REG_KINDS; k++)
 			printf(" %9.1f", reg_us(c, size, reg_kinds[k], col));
 		printf(" |");
 		d = reg_us(c, size, "devdax", col);
@@ -274,7 +280,8 @@ static void print_reg_col(const struct csv *c, int col, double target)
 		}
 		printf("\n");
 	}
-	printf("   goal: every fsdax/devdax <= %.1f: %s\n", target, ok);
+	if (target)
+		printf("   goal: every fsdax/devdax <= %.1f: %s\n", target, ok);
 }
 
 static void print_mapping(void)
@@ -308,9 +315,17 @@ static void print_regmr(const char *unit)
 	printf("   MADV_NOHUGEPAGE; devdax: the device-dax region (<= 256M; ext4 <= 256M).\n");
 	print_mapping();
 	printf("   ibv_reg_mr:\n");
-	print_reg_col(&c, 2, 1.1);
+	print_reg_col(&c, 2, 0, 1.1);
 	printf("   ibv_dereg_mr:\n");
-	print_reg_col(&c, 3, 1.2);
+	print_reg_col(&c, 3, 0, 1.2);
+
+	csv_read("gupfloor.csv", &c);
+	printf("   The stock floor of the same buffers: gup_test PIN_BASIC_TEST, short-term\n");
+	printf("   pin_user_pages() 512 pages a call (no FOLL_LONGTERM, no hook on the path):\n");
+	printf("   pin:\n");
+	print_reg_col(&c, 2, 1, 0);
+	printf("   unpin_user_pages():\n");
+	print_reg_col(&c, 3, 1, 0);
 }
 
 static void print_clock(void)
