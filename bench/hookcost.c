@@ -17,6 +17,12 @@
  *			in 4 KiB pages (rxe), per page: RDMA's long-term pin
  *			path, which the hooks wrap in an owner scope
  *   dereg_anon4k	its ibv_dereg_mr(), per page
+ *   reg_shm4k, dereg_shm4k	the same of 1 MiB of a tmpfs file the boot's
+ *			first round creates and every later one maps again:
+ *			the same physical pages every round. A fresh
+ *			anonymous buffer gets other pages each time, how many
+ *			of them are contiguous decides the MR's scatterlist,
+ *			and its count moves by up to 10% from round to round
  *   fault_anon		write fault of a fresh anonymous page (no THP),
  *			timed 16 pages at a time
  *   fault_<fs>		write fault of an allocated page of an fsdax file,
@@ -26,6 +32,8 @@
  *   truncate_<fs>	truncate 1 MiB to 0
  */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,7 +172,39 @@ static void bench_gup(void)
 	close(fd);
 }
 
-static void bench_reg_anon(void)
+/*
+ * A tmpfs file made by the first round of the boot and kept: the same
+ * physical pages in every round, so the MR's scatterlist is the same.
+ */
+static char *shm_map(size_t len)
+{
+	char path[4096];
+	char *p;
+	int fd;
+
+	if (!env_tmp())
+		return NULL;
+	snprintf(path, sizeof(path), "%s/hookcost.shm", env_tmp());
+	fd = open(path, O_RDWR | O_CREAT, 0600);
+	if (fd < 0) {
+		diag("open %s: %s", path, errno_name(errno));
+		return NULL;
+	}
+	if (ftruncate(fd, len)) {
+		diag("ftruncate %s: %s", path, errno_name(errno));
+		close(fd);
+		return NULL;
+	}
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED) {
+		diag("mmap %s: %s", path, errno_name(errno));
+		return NULL;
+	}
+	return p;
+}
+
+static void bench_reg(const char *name, bool shm)
 {
 	double reg[REG_REPS], dereg[REG_REPS];
 	unsigned long pages = REG_SIZE / PAGE;
@@ -177,7 +217,7 @@ static void bench_reg_anon(void)
 		failures++;
 		return;
 	}
-	buf = anon_map(REG_SIZE);
+	buf = shm ? shm_map(REG_SIZE) : anon_map(REG_SIZE);
 	if (buf) {
 		memset(buf, 0x5a, REG_SIZE);
 		for (i = 0; i < REG_REPS; i++) {
@@ -194,8 +234,12 @@ static void bench_reg_anon(void)
 			dereg[i] = (double)(now_ns() - t0) / pages;
 		}
 		if (i == REG_REPS) {
-			emit("reg_anon4k", NULL, reg, i, pages);
-			emit("dereg_anon4k", NULL, dereg, i, pages);
+			char m[32];
+
+			snprintf(m, sizeof(m), "reg_%s", name);
+			emit(m, NULL, reg, i, pages);
+			snprintf(m, sizeof(m), "dereg_%s", name);
+			emit(m, NULL, dereg, i, pages);
 		} else {
 			failures++;
 		}
@@ -204,6 +248,12 @@ static void bench_reg_anon(void)
 		failures++;
 	}
 	verbs_close(&v);
+}
+
+static void bench_reg_anon(void)
+{
+	bench_reg("anon4k", false);
+	bench_reg("shm4k", true);
 }
 
 /*
