@@ -43,7 +43,7 @@
 #define OFF		((1UL << 20) + (4UL << 10))	/* B writes here */
 #define LATE_OFF	(256UL << 10)		/* B's write after the exit */
 #define CUT_SIZE	(1UL << 20)
-#define A_POINTS	11
+#define A_POINTS	13
 #define B_POINTS	8
 #define APP_ACCESS	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
 			 IBV_ACCESS_REMOTE_READ)
