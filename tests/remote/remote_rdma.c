@@ -48,6 +48,20 @@
 #define APP_ACCESS	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
 			 IBV_ACCESS_REMOTE_READ)
 
+/* Point names whose text does not fit a line. */
+#define T_APP	\
+	"%s: A's app: F_SETLEASE 48, map the file, ibv_reg_mr of the mapping (remote write and read), listen on the RDMA CM"
+#define T_REFUSED	\
+	"%s: while B writes: truncate(2) to 1 MiB by A's admin fails with ETXTBSY, nothing changed"
+#define T_WHO	\
+	"%s: while B writes: daxlease who FILE names A's app (pid, fd, 512 pages pinned through /dev/infiniband/uverbs0)"
+#define T_NOT_LANDED	\
+	"%s: B's WRITE after the exit is not in the file (read(2) at 256 KiB: the previous contents)"
+#define T_AFTER	\
+	"%s: after the exit: truncate(2) to 1 MiB by A's admin succeeds, size 1 MiB"
+#define T_LATE	\
+	"%s: after A's app exited, the next RDMA WRITE fails (remote access or connection error)"
+
 /* The source pattern of B's WRITE and of its late WRITE, from the file's. */
 #define SRC_SEED(s)	(~(s))
 #define LATE_SEED(s)	((s) ^ 0x5a5a5a5a5a5a5a5aULL)
@@ -252,8 +266,7 @@ static void serve_fs(const struct dax_fs *fs, int idx, uint64_t seed)
 	if (fd >= 0)
 		close(fd);
 	STEP(&ch, !app_start(&p, path, CM_PORT + idx, seed) &&
-	     app_reached(&p, 1, CTL_STEP_MS),
-	     "%s: A's app: F_SETLEASE 48, map the file, ibv_reg_mr of the mapping (remote write and read), listen on the RDMA CM", n);
+	     app_reached(&p, 1, CTL_STEP_MS), T_APP, n);
 	ctl_ok = ch.ok && !ctl_send(ctl, "ready %s %d", n, CM_PORT + idx);
 	STEP(&ch, ctl_ok && app_reached(&p, 2, CTL_STEP_MS),
 	     "%s: B connected to A's app through the RDMA CM", n);
@@ -280,14 +293,13 @@ static void serve_fs(const struct dax_fs *fs, int idx, uint64_t seed)
 				r = -1;
 		}
 		CHECK(&ch, r == ETXTBSY && file_state_same(&before, &after),
-		      "%s: while B writes: truncate(2) to 1 MiB by A's admin fails with ETXTBSY, nothing changed", n);
+		      T_REFUSED, n);
 		file_state_free(&before);
 		file_state_free(&after);
 	} else {
-		CHECK(&ch, false, "%s: while B writes: truncate(2) to 1 MiB by A's admin fails with ETXTBSY, nothing changed", n);
+		CHECK(&ch, false, T_REFUSED, n);
 	}
-	CHECK(&ch, who_names(path, &p),
-	      "%s: while B writes: daxlease who FILE names A's app (pid, fd, 512 pages pinned through /dev/infiniband/uverbs0)", n);
+	CHECK(&ch, who_names(path, &p), T_WHO, n);
 	if (ch.ok && (ctl_send(ctl, "stop") ||
 		      ctl_expect(ctl, "stopped", NULL, 0, CTL_STEP_MS)))
 		chain_break(&ch, "B did not stop writing");
@@ -296,8 +308,7 @@ static void serve_fs(const struct dax_fs *fs, int idx, uint64_t seed)
 	STEP(&ch, !ctl_send(ctl, "gone") &&
 	     !ctl_expect(ctl, "late", rest, sizeof(rest), CTL_STEP_MS),
 	     "%s: B tried one more RDMA WRITE after the exit", n);
-	CHECK(&ch, holds(path, LATE_OFF, LEN, seed, LATE_OFF),
-	      "%s: B's WRITE after the exit is not in the file (read(2) at 256 KiB: the previous contents)", n);
+	CHECK(&ch, holds(path, LATE_OFF, LEN, seed, LATE_OFF), T_NOT_LANDED, n);
 	if (ch.ok) {
 		r = truncate_other(path, CUT_SIZE);
 		if (r)
@@ -305,7 +316,7 @@ static void serve_fs(const struct dax_fs *fs, int idx, uint64_t seed)
 		if (stat(path, &sb) || sb.st_size != CUT_SIZE)
 			r = -1;
 	}
-	CHECK(&ch, !r, "%s: after the exit: truncate(2) to 1 MiB by A's admin succeeds, size 1 MiB", n);
+	CHECK(&ch, !r, T_AFTER, n);
 	if (p.pid > 0)
 		kill_reap(p.pid);
 	CHECK(&ch, !unlink(path), "%s: unlink", n);
@@ -416,7 +427,7 @@ static void use_fs(struct client *cl, const struct dax_fs *fs)
 	CHECK(&ch, st == -EAGAIN || st == IBV_WC_REM_ACCESS_ERR ||
 	      st == IBV_WC_RETRY_EXC_ERR || st == IBV_WC_WR_FLUSH_ERR ||
 	      st == IBV_WC_REM_INV_REQ_ERR,
-	      "%s: after A's app exited, the next RDMA WRITE fails (remote access or connection error)", n);
+	      T_LATE, n);
 	if (cl->mr)
 		ibv_dereg_mr(cl->mr);
 	rc_close(&c);
