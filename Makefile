@@ -29,6 +29,7 @@ module:
 
 tests:
 	$(MAKE) -C tests
+	$(MAKE) -C tests/remote
 
 tools: tools/daxlease
 
@@ -75,6 +76,7 @@ uninstall-module:
 
 clean:
 	$(MAKE) -C tests clean
+	$(MAKE) -C tests/remote clean
 	$(MAKE) -C bench clean
 	rm -f tools/daxlease
 	rm -rf out
