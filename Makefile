@@ -11,8 +11,11 @@ PREFIX ?= /usr/local
 sbindir ?= $(PREFIX)/sbin
 mandir ?= $(PREFIX)/share/man
 includedir ?= $(PREFIX)/include
+libdir ?= $(PREFIX)/lib
+preloaddir ?= $(libdir)/daxlease
 man_pages := $(wildcard man/man[1-8]/*.[1-8])
 installed := $(DESTDIR)$(sbindir)/daxlease \
+	$(DESTDIR)$(preloaddir)/libdaxlease-preload.so \
 	$(DESTDIR)$(includedir)/linux/daxlease.h \
 	$(patsubst man/%,$(DESTDIR)$(mandir)/%,$(man_pages))
 
@@ -30,10 +33,14 @@ module:
 tests:
 	$(MAKE) -C tests
 
-tools: tools/daxlease
+tools: tools/daxlease tools/libdaxlease-preload.so
 
 tools/daxlease: tools/daxlease.c include/uapi/linux/daxlease.h
-	$(CC) -Wall -Wextra -Werror -O2 -o $@ $<
+	$(CC) -Wall -Wextra -Werror -O2 -DPRELOAD_DIR='"$(preloaddir)"' -o $@ $<
+
+# LD_PRELOADed by daxlease run into the process tree (tools/preload.c)
+tools/libdaxlease-preload.so: tools/preload.c include/uapi/linux/daxlease.h
+	$(CC) -Wall -Wextra -Werror -O2 -fPIC -shared -o $@ $< -ldl -lpthread
 
 check:
 	scripts/check
@@ -43,8 +50,10 @@ check:
 check-debug:
 	DAXLEASE_KERNEL=debug scripts/check
 
-install-tools: tools/daxlease
+install-tools: tools/daxlease tools/libdaxlease-preload.so
 	install -D -m 0755 tools/daxlease $(DESTDIR)$(sbindir)/daxlease
+	install -D -m 0644 tools/libdaxlease-preload.so \
+		$(DESTDIR)$(preloaddir)/libdaxlease-preload.so
 	install -D -m 0644 include/uapi/linux/daxlease.h \
 		$(DESTDIR)$(includedir)/linux/daxlease.h
 	for page in $(man_pages); do \
@@ -76,7 +85,7 @@ uninstall-module:
 clean:
 	$(MAKE) -C tests clean
 	$(MAKE) -C bench clean
-	rm -f tools/daxlease
+	rm -f tools/daxlease tools/libdaxlease-preload.so
 	rm -rf out
 	find module -name '*.o' -o -name '*.ko' -o -name '*.mod*' -o -name '.*.cmd' | xargs -r rm -f
 	rm -f Module.symvers modules.order
