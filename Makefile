@@ -62,6 +62,7 @@ install-tools: tools/daxlease tools/libdaxlease-preload.so
 
 uninstall-tools:
 	rm -f $(installed)
+	-rmdir $(DESTDIR)$(preloaddir) 2>/dev/null
 
 demo:
 	scripts/demo
