@@ -62,7 +62,7 @@ install-tools: tools/daxlease tools/libdaxlease-preload.so
 
 uninstall-tools:
 	rm -f $(installed)
-	-rmdir $(DESTDIR)$(preloaddir) 2>/dev/null
+	rmdir $(DESTDIR)$(preloaddir) 2>/dev/null || true
 
 demo:
 	scripts/demo
