@@ -3,7 +3,7 @@
 
 KDIR ?= $(shell scripts/build-kernel)
 
-.PHONY: all deps kernel module tests tools check check-debug demo bench clean
+.PHONY: all deps kernel module tests tools check check-debug demo bench clean deb
 .PHONY: install uninstall install-tools uninstall-tools install-module uninstall-module
 
 # make install-tools: the daxlease command, its man pages and the uapi header.
@@ -35,15 +35,23 @@ tests:
 
 tools: tools/daxlease tools/libdaxlease-preload.so
 
+# CFLAGS, CPPFLAGS and LDFLAGS as a distribution's build sets them
+CFLAGS ?= -O2 -g
+tool_flags = -Wall -Wextra -Werror $(CPPFLAGS) $(CFLAGS) $(LDFLAGS)
+
 tools/daxlease: tools/daxlease.c include/uapi/linux/daxlease.h
-	$(CC) -Wall -Wextra -Werror -O2 -DPRELOAD_DIR='"$(preloaddir)"' -o $@ $<
+	$(CC) $(tool_flags) -DPRELOAD_DIR='"$(preloaddir)"' -o $@ $<
 
 # LD_PRELOADed by daxlease run into the process tree (tools/preload.c)
 tools/libdaxlease-preload.so: tools/preload.c include/uapi/linux/daxlease.h
-	$(CC) -Wall -Wextra -Werror -O2 -fPIC -shared -o $@ $< -ldl -lpthread
+	$(CC) $(tool_flags) -fPIC -shared -o $@ $< -ldl -lpthread
 
 check:
 	scripts/check
+
+# Debian packages daxlease-dkms and daxlease-tools in out/deb, lintian-clean.
+deb:
+	scripts/build-packages
 
 # The whole suite on the debug kernel (KASAN, lockdep, kmemleak, fault
 # injection): a separate cached kernel build; see README.
