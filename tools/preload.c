@@ -128,7 +128,7 @@ static bool run_holds(dev_t dev, ino_t ino)
 	       fcntl(fd, F_GETLEASE) == (F_LAYOUT | F_EXCLUSIVE);
 }
 
-static void take(const char *path, dev_t dev, ino_t ino)
+static void lease_file(const char *path, dev_t dev, ino_t ino)
 {
 	struct statx stx;
 	int fd, kind = F_LAYOUT | F_EXCLUSIVE;
@@ -198,7 +198,7 @@ static void lease_range(const void *addr, size_t len)
 		if (path[0] != '/' || known(dev, ino) ||
 		    !allowed(dev, ino, &fd) || run_holds(dev, ino))
 			continue;
-		take(path, dev, ino);
+		lease_file(path, dev, ino);
 	}
 	if (maps)
 		fclose(maps);
