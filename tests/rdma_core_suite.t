@@ -79,7 +79,8 @@ def run_suite(workdir, out):
     sys.argv = ['run_tests.py', '--dev', os.environ['DAXLEASE_RXE']]
     from args_parser import parser
     parser.parse_args()
-    tests = SourceFileLoader('tests', '__init__.py').load_module()
+    tests = SourceFileLoader('tests', os.path.join(workdir, 'tests',
+                                                   '__init__.py')).load_module()
     suite = unittest.TestLoader().loadTestsFromNames(MODULES, tests)
     runner = unittest.TextTestRunner(stream=sys.stderr, verbosity=2,
                                      resultclass=Recorder)
