@@ -15,7 +15,9 @@
  * must equal SRC[0, 4 KiB) after the run): under `daxlease run --lease
  * DST` the client's RDMA WRITEs land in the file. With -R there is no TCP
  * socket: the server is ready when `rdma resource show cm_id` lists its
- * listening CM ID. The refusal without a lease is tests/unchanged_app's:
+ * listening CM ID. On the second file system the server runs under
+ * `sh -c '...; exit $?'`, so the shell's child registers DST (process
+ * trees, libdaxlease-preload). The refusal without a lease is tests/unchanged_app's:
  * with -R, perftest 4.5's error path after a failed ibv_reg_mr() crashes
  * both sides in librdmacm (SIGSEGV, and a "general protection fault"
  * line in the kernel log, which the runner counts as a splat), on a stock
@@ -177,11 +179,16 @@ static void test_rping(const char *dst)
 	free(want);
 }
 
-/* ib_write_bw -R: server under daxlease run --lease DST, and client. */
+/*
+ * ib_write_bw -R: server under daxlease run --lease DST, and client. With
+ * @shell the server is started as `sh -c 'ib_write_bw ...; exit $?'`: the
+ * shell forks it, so the registering process is not the one run exec'd.
+ */
 static bool perftest_pair(struct cmd *server, struct cmd *client,
-			  const char *dst, const char *src)
+			  const char *dst, const char *src, bool shell)
 {
 	char mmap_dst[PATH_MAX + 8], mmap_src[PATH_MAX + 8], p[16];
+	char script[2 * PATH_MAX + 128];
 
 	snprintf(mmap_dst, sizeof(mmap_dst), "--mmap=%s", dst);
 	snprintf(mmap_src, sizeof(mmap_src), "--mmap=%s", src);
@@ -196,9 +203,18 @@ static bool perftest_pair(struct cmd *server, struct cmd *client,
 		"-s", "4096", "-n", "20", "-F", mmap_src, SERVER_ADDR, NULL
 	};
 
-	diag("server: daxlease run --lease DST -- ib_write_bw -R ... %s",
-	     mmap_dst);
-	return cm_pair(server, server_argv, client, client_argv);
+	char *shell_argv[] = {
+		tool, "run", "--lease", (char *)dst, "--", "sh", "-c", script,
+		NULL
+	};
+
+	snprintf(script, sizeof(script),
+		 "ib_write_bw -R -d '%s' -p %s -s 4096 -n 20 -F '%s'; exit $?",
+		 env_rxe(), p, mmap_dst);
+	diag("server: daxlease run --lease DST -- %s",
+	     shell ? script : "ib_write_bw -R ...");
+	return cm_pair(server, shell ? shell_argv : server_argv, client,
+		       client_argv);
 }
 
 static uint8_t *file_bytes(const char *path, off_t off, size_t len)
@@ -219,7 +235,8 @@ static uint8_t *file_bytes(const char *path, off_t off, size_t len)
 	return buf;
 }
 
-static void test_fs(const struct dax_fs *fs, uint64_t seed, bool rping)
+static void test_fs(const struct dax_fs *fs, uint64_t seed, bool rping,
+		    bool shell)
 {
 	char dst[PATH_MAX], src[PATH_MAX], *esc = NULL;
 	struct file_state after = { 0 };
@@ -251,9 +268,11 @@ static void test_fs(const struct dax_fs *fs, uint64_t seed, bool rping)
 		}
 	}
 
-	ran = ch.ok && perftest_pair(&server, &client, dst, src);
+	ran = ch.ok && perftest_pair(&server, &client, dst, src, shell);
 	STEP(&ch, ran && server.status == 0,
-	     "%s: daxlease run --lease DST -- ib_write_bw -R --mmap=DST (server) exits with status 0", n);
+	     "%s: daxlease run --lease DST -- %s (server) exits with status 0", n,
+	     shell ? "sh -c 'ib_write_bw -R --mmap=DST; exit $?' (the shell forks it)" :
+	     "ib_write_bw -R --mmap=DST");
 	if (ran && server.status)
 		cmd_diag(&server);
 	STEP(&ch, ran && client.status == 0,
@@ -308,7 +327,7 @@ int main(void)
 	ok(!stat("/dev/infiniband/rdma_cm", &st) && S_ISCHR(st.st_mode),
 	   T_CMDEV);
 	for_each_dax_fs(fs)
-		test_fs(fs, seed, fs == dax_fs_list());
+		test_fs(fs, seed, fs == dax_fs_list(), fs != dax_fs_list());
 	module_end(was_loaded);
 	free(tool);
 	return done_testing();
