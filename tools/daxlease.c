@@ -3,7 +3,7 @@
  * daxlease: run unchanged RDMA applications on files of fsdax filesystems,
  * and show who leases and pins such files. See man/man8/daxlease.8.
  *
- *   daxlease run --lease FILE [--lease FILE...] -- CMD [ARGS...]
+ *   daxlease run [--lease FILE...] [--kind unbreakable] -- CMD [ARGS...]
  *   daxlease who FILE
  *   daxlease pins PID
  *   daxlease status
@@ -12,6 +12,9 @@
  * and execs CMD with the lease fds left open: a lease belongs to the thread
  * group that took it, which exec keeps, so CMD may then register mappings
  * of FILE with ibv_reg_mr() and nobody can truncate them under the NIC.
+ * The processes CMD starts take their own leases at registration through
+ * libdaxlease-preload.so (tools/preload.c), which run puts in LD_PRELOAD;
+ * without --lease they lease every fsdax file they register.
  * who, pins and status read the module's reports (/proc/daxlease,
  * /proc/<pid>/file_pins; formats in module/report.c) and print them for
  * people.
