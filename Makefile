@@ -3,7 +3,7 @@
 
 KDIR ?= $(shell scripts/build-kernel)
 
-.PHONY: all deps kernel module tests tools check check-debug demo bench clean
+.PHONY: all deps kernel module tests tools check check-debug demo bench clean deb
 .PHONY: install uninstall install-tools uninstall-tools install-module uninstall-module
 
 # make install-tools: the daxlease command, its man pages and the uapi header.
@@ -11,8 +11,11 @@ PREFIX ?= /usr/local
 sbindir ?= $(PREFIX)/sbin
 mandir ?= $(PREFIX)/share/man
 includedir ?= $(PREFIX)/include
+libdir ?= $(PREFIX)/lib
+preloaddir ?= $(libdir)/daxlease
 man_pages := $(wildcard man/man[1-8]/*.[1-8])
 installed := $(DESTDIR)$(sbindir)/daxlease \
+	$(DESTDIR)$(preloaddir)/libdaxlease-preload.so \
 	$(DESTDIR)$(includedir)/linux/daxlease.h \
 	$(patsubst man/%,$(DESTDIR)$(mandir)/%,$(man_pages))
 
@@ -31,21 +34,35 @@ tests:
 	$(MAKE) -C tests
 	$(MAKE) -C tests/remote
 
-tools: tools/daxlease
+tools: tools/daxlease tools/libdaxlease-preload.so
+
+# CFLAGS, CPPFLAGS and LDFLAGS as a distribution's build sets them
+CFLAGS ?= -O2 -g
+tool_flags = -Wall -Wextra -Werror $(CPPFLAGS) $(CFLAGS) $(LDFLAGS)
 
 tools/daxlease: tools/daxlease.c include/uapi/linux/daxlease.h
-	$(CC) -Wall -Wextra -Werror -O2 -o $@ $<
+	$(CC) $(tool_flags) -DPRELOAD_DIR='"$(preloaddir)"' -o $@ $<
+
+# LD_PRELOADed by daxlease run into the process tree (tools/preload.c)
+tools/libdaxlease-preload.so: tools/preload.c include/uapi/linux/daxlease.h
+	$(CC) $(tool_flags) -fPIC -shared -o $@ $< -ldl -lpthread
 
 check:
 	scripts/check
+
+# Debian packages daxlease-dkms and daxlease-tools in out/deb, lintian-clean.
+deb:
+	scripts/build-packages
 
 # The whole suite on the debug kernel (KASAN, lockdep, kmemleak, fault
 # injection): a separate cached kernel build; see README.
 check-debug:
 	DAXLEASE_KERNEL=debug scripts/check
 
-install-tools: tools/daxlease
+install-tools: tools/daxlease tools/libdaxlease-preload.so
 	install -D -m 0755 tools/daxlease $(DESTDIR)$(sbindir)/daxlease
+	install -D -m 0644 tools/libdaxlease-preload.so \
+		$(DESTDIR)$(preloaddir)/libdaxlease-preload.so
 	install -D -m 0644 include/uapi/linux/daxlease.h \
 		$(DESTDIR)$(includedir)/linux/daxlease.h
 	for page in $(man_pages); do \
@@ -54,6 +71,7 @@ install-tools: tools/daxlease
 
 uninstall-tools:
 	rm -f $(installed)
+	rmdir $(DESTDIR)$(preloaddir) 2>/dev/null || true
 
 demo:
 	scripts/demo
@@ -78,7 +96,7 @@ clean:
 	$(MAKE) -C tests clean
 	$(MAKE) -C tests/remote clean
 	$(MAKE) -C bench clean
-	rm -f tools/daxlease
+	rm -f tools/daxlease tools/libdaxlease-preload.so
 	rm -rf out
 	find module -name '*.o' -o -name '*.ko' -o -name '*.mod*' -o -name '.*.cmd' | xargs -r rm -f
 	rm -f Module.symvers modules.order

@@ -117,6 +117,7 @@ int dl_getlease(struct file_lease *fl, int type);
 int dl_layout_change(struct inode *inode);
 void dl_lease_file_release(struct file *filp);
 struct dl_lease *dl_live_lease(struct inode *inode, struct pid *tgid);
+bool dl_layout_leased(struct inode *inode);
 void dl_lease_unlink(struct dl_lease *dl);
 void dl_lease_free(struct dl_lease *dl);
 void dl_lease_prune(void);

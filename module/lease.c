@@ -131,6 +131,36 @@ struct dl_lease *dl_live_lease(struct inode *inode, struct pid *tgid)
 	return NULL;
 }
 
+/*
+ * Is a layout lease involved with @inode: one of ours of either kind (live,
+ * pending or orphaned), or another lease manager's FL_LAYOUT lease?  Without
+ * one a refused pin answers as a stock kernel does.  flc_lock is not nested
+ * in dl_lock: dl_change() takes them in the other order.
+ */
+bool dl_layout_leased(struct inode *inode)
+{
+	struct file_lock_context *ctx = locks_inode_context(inode);
+	struct file_lease *fl;
+	bool leased = false;
+
+	if (ctx) {
+		spin_lock(&ctx->flc_lock);
+		list_for_each_entry(fl, &ctx->flc_lease, c.flc_list) {
+			if (fl->c.flc_flags & FL_LAYOUT) {
+				leased = true;
+				break;
+			}
+		}
+		spin_unlock(&ctx->flc_lock);
+	}
+	if (!leased) {
+		spin_lock(&dl_lock);
+		leased = dl_inode_find(inode);
+		spin_unlock(&dl_lock);
+	}
+	return leased;
+}
+
 /* Take @dl off every list (dl_lock); dl_lease_free() it afterwards. */
 void dl_lease_unlink(struct dl_lease *dl)
 {

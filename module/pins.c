@@ -91,8 +91,9 @@ int dl_gup_longterm(struct vm_area_struct *vma, unsigned int gup_flags,
 	leased = dl_live_lease(inode, task_tgid(current));
 	spin_unlock(&dl_lock);
 
+	/* no layout lease on the file at all: stock's answer (ODP fallbacks) */
 	if (!leased)
-		return -EPERM;
+		return dl_layout_leased(inode) ? -EPERM : -EOPNOTSUPP;
 	/* a lease, but the caller could not account for its unpins */
 	return pins ? 0 : -EOPNOTSUPP;
 }

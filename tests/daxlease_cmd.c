@@ -261,8 +261,8 @@ static void test_errors(const char *dax_dir)
 	   "no subcommand: exit 2 (usage)");
 	ok(EXPECT(EXIT_USAGE, "", NULL, "run", "--lease", dax, "true"),
 	   "run without '--': exit 2 (usage)");
-	ok(EXPECT(EXIT_USAGE, "", NULL, "run", "--", "true"),
-	   "run without --lease: exit 2 (usage)");
+	ok(EXPECT(EXIT_USAGE, "", NULL, "run", "--lease", dax, "--"),
+	   "run without CMD: exit 2 (usage)");
 	ok(EXPECT(EXIT_USAGE, "", NULL, "pins", "12x"),
 	   "pins 12x: exit 2 (usage)");
 

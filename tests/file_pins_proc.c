@@ -21,8 +21,8 @@
  * mm of the registering process. The file then appears on a line of its
  * own after the fd blocks, in our file_pins but not in a fork child's (its
  * mm is another), and /proc/daxlease shows an "mm" owner under the lease.
- * Registration of an unleased fsdax mapping is refused with EPERM, as for
- * an MR; gup_test's PIN_LONGTERM_TEST_START, an unconverted long-term
+ * Registration of a fsdax mapping nobody leased is refused with
+ * EOPNOTSUPP, as for an MR and as on stock; gup_test's PIN_LONGTERM_TEST_START, an unconverted long-term
  * pinner that cannot report its unpins, stays refused with EOPNOTSUPP. A
  * process that exits with a registered buffer releases its pins when its
  * ring is torn down: the view forgets the file and truncate succeeds.
@@ -102,7 +102,7 @@ struct pin_longterm_test {
 #define T_EACCES_ROOT	"uid/gid 65534: reading /proc/<pid>/file_pins of this root process fails with EACCES"
 #define T_EACCES_GID	"uid 65534 reading a uid-65534 process of gid 65533 (mode allows, ptrace-read does not): EACCES"
 #define T_SAME_IDS	"control: uid/gid 65534 reads the file_pins of a uid/gid-65534 process: readable, empty"
-#define T_URING_PERM	"io_uring IORING_REGISTER_BUFFERS of an unleased fsdax mapping fails with EPERM"
+#define T_URING_PERM	"io_uring IORING_REGISTER_BUFFERS of an fsdax mapping nobody leased fails with EOPNOTSUPP, as stock"
 #define T_URING		"io_uring IORING_REGISTER_BUFFERS of the leased 2 MiB mapping succeeds"
 #define T_MM_LINE	"file_pins: the uverbs block, then the file on a line of its own for the pins of our mm"
 #define T_MM_GVIEW	"/proc/daxlease: the lease counts 1024 pages, 'mm 512' beside 'file 512 <uverbs path>'"
@@ -579,7 +579,7 @@ static bool our_gview_is(struct pfile *f, unsigned long mm_pages)
 	return same;
 }
 
-/* A fsdax file of @f's filesystem that nobody leased: EPERM. */
+/* A fsdax file of @f's filesystem that nobody leased: EOPNOTSUPP. */
 static bool uring_unleased(struct pfile *f, int ring)
 {
 	char dir[PATH_MAX], path[PATH_MAX], *slash;
@@ -595,7 +595,8 @@ static bool uring_unleased(struct pfile *f, int ring)
 	if (fd >= 0)
 		map = file_map(fd, SMALL_SIZE);
 	if (map) {
-		refused = uring_register_is(ring, map, SMALL_SIZE, EPERM);
+		refused = uring_register_is(ring, map, SMALL_SIZE,
+					     EOPNOTSUPP);
 		munmap(map, SMALL_SIZE);
 	}
 	if (fd >= 0 && !file_close_unlink(fd, path))

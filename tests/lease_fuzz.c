@@ -736,7 +736,10 @@ static bool op_reg(struct fuzz_case *c)
 		return false;
 	if (fsdax(c->kind)) {
 		target = charge_target(c);
-		want = target >= 0 ? 0 : EPERM;
+		/* no layout lease on the file at all: stock's EOPNOTSUPP */
+		want = target >= 0 ? 0 :
+		       any_unbreakable(c) || any_held(c, H_L16) ? EPERM :
+		       EOPNOTSUPP;
 	} else if (c->kind == K_TMPFS) {
 		want = 0;	/* shmem: pinned as stock */
 	} else {

@@ -99,12 +99,13 @@ static bool output_has(char **argv, const char *want)
 int main(void)
 {
 	char *repo = repo_path(""), *man = repo_path("man");
-	char *dest, *destdir, *mandir, *tool, *header, *inst[MAX_PAGES];
+	char *dest, *destdir, *mandir, *tool, *header, *preload;
+	char *inst[MAX_PAGES];
 	unsigned int i;
 	bool gone;
 
 	find_pages(man);
-	plan(6 + 4 * npages);
+	plan(7 + 4 * npages);
 	ok(npages >= 2, "man/ has at least daxlease(8) and the lease page (found %u)",
 	   npages);
 	if (!env_tmp())
@@ -131,15 +132,19 @@ int main(void)
 	mandir = strf("%s%s/share/man", dest, PREFIX);
 	tool = strf("%s%s/sbin/daxlease", dest, PREFIX);
 	header = strf("%s%s/include/linux/daxlease.h", dest, PREFIX);
+	preload = strf("%s%s/lib/daxlease/libdaxlease-preload.so", dest,
+		       PREFIX);
 	ok(output_has((char *[]){ "make", "-C", repo, "install-tools", destdir,
 				  "PREFIX=" PREFIX, NULL }, ""),
 	   "make install-tools DESTDIR=D PREFIX=/usr/local exits with 0");
 	ok(file_mode_is(tool, 0755) &&
 	   output_has((char *[]){ tool, "--help", NULL },
-		      "usage: daxlease run --lease FILE"),
+		      "usage: daxlease run [--lease FILE...]"),
 	   "D/usr/local/sbin/daxlease: mode 0755, runs, --help prints the usage");
 	ok(file_mode_is(header, 0644),
 	   "D/usr/local/include/linux/daxlease.h: mode 0644");
+	ok(file_mode_is(preload, 0644),
+	   "D/usr/local/lib/daxlease/libdaxlease-preload.so: mode 0644");
 
 	for (i = 0; i < npages; i++) {
 		inst[i] = strf("%s/man%s/%s.%s", mandir, pages[i].section,
@@ -159,7 +164,8 @@ int main(void)
 	ok(output_has((char *[]){ "make", "-C", repo, "uninstall-tools", destdir,
 				  "PREFIX=" PREFIX, NULL }, ""),
 	   "make uninstall-tools DESTDIR=D PREFIX=/usr/local exits with 0");
-	gone = access(tool, F_OK) && access(header, F_OK);
+	gone = access(tool, F_OK) && access(header, F_OK) &&
+	       access(preload, F_OK);
 	for (i = 0; i < npages; i++)
 		gone = gone && access(inst[i], F_OK);
 	ok(gone, "after make uninstall-tools: none of the installed files is left");

@@ -2,7 +2,7 @@
  * Who may take a long-term pin (ibv_reg_mr) of fsdax pages, daxlease loaded
  * (design README, "User-visible contract" and "Lifetime"): only a process
  * holding an unbreakable layout lease (48) on the file; not without a
- * lease, not with a breakable one (16), not with another process's, not
+ * lease (EOPNOTSUPP, as stock: nobody holds a layout lease on it), not with a breakable one (16), not with another process's, not
  * with an orphaned one (its file closed and unmapped while pages stay
  * pinned). F_UNLCK fails with EBUSY while pins taken under the lease exist.
  * Anonymous memory registers as before.
@@ -31,7 +31,7 @@
 #define T_CREATE	"%s: create a 2 MiB file holding the pattern"
 #define T_DAX		"%s: file is DAX (statx STATX_ATTR_DAX)"
 #define T_MAP		"%s: MAP_SHARED mapping of the whole file"
-#define T_NOLEASE	"%s: no lease: ibv_reg_mr fails with EPERM"
+#define T_NOLEASE	"%s: no layout lease on the file: ibv_reg_mr fails with EOPNOTSUPP, as stock"
 #define T_LAYOUT	"%s: F_LAYOUT (16) only: ibv_reg_mr fails with EPERM"
 #define T_OTHER_TAKE	"%s: a child process takes 48 on the file and stays alive"
 #define T_OTHER		"%s: only the child holds 48: ibv_reg_mr fails with EPERM"
@@ -46,13 +46,13 @@
 #define T_AGAIN		"%s: orphan gone: 48 on the first fd and ibv_reg_mr succeed again"
 #define T_CLEAN		"%s: deregister, munmap, close and unlink"
 
-/* ibv_reg_mr expected to fail with EPERM: one point; undo a success. */
-static void reg_refused(struct ibv_pd *pd, void *map, const char *fmt,
-			const char *n)
+/* ibv_reg_mr expected to fail with @err: one point; undo a success. */
+static void reg_refused(struct ibv_pd *pd, void *map, int err,
+			const char *fmt, const char *n)
 {
 	struct ibv_mr *mr = ibv_reg_mr(pd, map, FILE_SIZE, MR_ACCESS);
 
-	ok_errno(!mr, EPERM, fmt, n);
+	ok_errno(!mr, err, fmt, n);
 	mr_dereg(mr);
 }
 
@@ -94,7 +94,7 @@ static void test_fs(struct ibv_pd *pd, const struct dax_fs *fs, uint64_t seed)
 	ok(map, T_MAP, n);
 
 	if (map)
-		reg_refused(pd, map, T_NOLEASE, n);
+		reg_refused(pd, map, EOPNOTSUPP, T_NOLEASE, n);
 	else
 		skip("no mapping", T_NOLEASE, n);
 
@@ -104,7 +104,7 @@ static void test_fs(struct ibv_pd *pd, const struct dax_fs *fs, uint64_t seed)
 		diag("F_SETLEASE F_LAYOUT: %s", errno_name(errno));
 		ok(false, T_LAYOUT, n);
 	} else {
-		reg_refused(pd, map, T_LAYOUT, n);
+		reg_refused(pd, map, EPERM, T_LAYOUT, n);
 		if (lease_set(fd, F_UNLCK))
 			diag("F_UNLCK of F_LAYOUT: %s", errno_name(errno));
 	}
@@ -118,7 +118,7 @@ static void test_fs(struct ibv_pd *pd, const struct dax_fs *fs, uint64_t seed)
 	else if (r)
 		skip("the child holds no lease", T_OTHER, n);
 	else
-		reg_refused(pd, map, T_OTHER, n);
+		reg_refused(pd, map, EPERM, T_OTHER, n);
 	helper_stop(&h);
 
 	leased = map && !lease_set(fd, F_UNBREAKABLE);
@@ -156,7 +156,7 @@ static void test_fs(struct ibv_pd *pd, const struct dax_fs *fs, uint64_t seed)
 	else if (!orphaned)
 		skip("no orphaned lease", T_ORPHAN_PIN, n);
 	else
-		reg_refused(pd, map, T_ORPHAN_PIN, n);
+		reg_refused(pd, map, EPERM, T_ORPHAN_PIN, n);
 	if (orphan_mr)
 		ok(!mr_dereg(orphan_mr), T_ORPHAN_DEREG, n);
 	else

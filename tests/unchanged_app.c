@@ -5,8 +5,8 @@
  * the server's buffer a MAP_SHARED mapping of a file on XFS or ext4
  * (--mmap=DST), the client's one of a file on tmpfs (--mmap=SRC).
  *
- * Without a lease the server's ibv_reg_mr() is refused (EPERM with the
- * module loaded, as EOPNOTSUPP on stock): it exits with status 1 and DST is
+ * Without a lease the server's ibv_reg_mr() is refused (EOPNOTSUPP, with
+ * the module loaded as on stock): it exits with status 1 and DST is
  * unchanged. Under `daxlease run --lease DST --` it registers DST, the
  * client's RDMA WRITEs complete, and the bytes it sent are in DST.
  *

@@ -3,7 +3,7 @@
  * daxlease: run unchanged RDMA applications on files of fsdax filesystems,
  * and show who leases and pins such files. See man/man8/daxlease.8.
  *
- *   daxlease run --lease FILE [--lease FILE...] -- CMD [ARGS...]
+ *   daxlease run [--lease FILE...] [--kind unbreakable] -- CMD [ARGS...]
  *   daxlease who FILE
  *   daxlease pins PID
  *   daxlease status
@@ -12,6 +12,9 @@
  * and execs CMD with the lease fds left open: a lease belongs to the thread
  * group that took it, which exec keeps, so CMD may then register mappings
  * of FILE with ibv_reg_mr() and nobody can truncate them under the NIC.
+ * The processes CMD starts take their own leases at registration through
+ * libdaxlease-preload.so (tools/preload.c), which run puts in LD_PRELOAD;
+ * without --lease they lease every fsdax file they register.
  * who, pins and status read the module's reports (/proc/daxlease,
  * /proc/<pid>/file_pins; formats in module/report.c) and print them for
  * people.
@@ -52,9 +55,13 @@ enum {
 #define GLOBAL_VIEW	"/proc/daxlease"
 #define HOOKS_PROBE	"/proc/self/file_pins"
 #define MODULE_DIR	"/sys/module/daxlease"
+#define PRELOAD_NAME	"libdaxlease-preload.so"
+#ifndef PRELOAD_DIR
+#define PRELOAD_DIR	"/usr/local/lib/daxlease"
+#endif
 
 static const char usage_text[] =
-	"usage: daxlease run --lease FILE [--lease FILE...] -- CMD [ARGS...]\n"
+	"usage: daxlease run [--lease FILE...] [--kind unbreakable] -- CMD [ARGS...]\n"
 	"       daxlease who FILE\n"
 	"       daxlease pins PID\n"
 	"       daxlease status\n";
@@ -275,16 +282,20 @@ static void lease_refused(const char *path, int err)
 	}
 }
 
-/* Not O_CLOEXEC: the lease lives as long as its open file, past exec. */
-static void take_lease(const char *path)
+/*
+ * Not O_CLOEXEC: the lease lives as long as its open file, past exec.
+ * Returns the fd; its file is added to @files ("maj:min:ino:fd,...").
+ */
+static int take_lease(const char *path, char *files, size_t size)
 {
 	struct statx stx;
+	size_t len = strlen(files);
 	int fd = open(path, O_RDWR);
 
 	if (fd < 0)
 		die(errno == EISDIR ? EXIT_NOT_DAX : errno_exit(errno),
 		    "%s: %s", path, strerror(errno));
-	if (statx(fd, "", AT_EMPTY_PATH, STATX_TYPE, &stx))
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_INO, &stx))
 		die(EXIT_FAIL, "%s: statx: %s", path, strerror(errno));
 	if (!S_ISREG(stx.stx_mode) || !(stx.stx_attributes & STATX_ATTR_DAX))
 		die(EXIT_NOT_DAX,
@@ -292,10 +303,80 @@ static void take_lease(const char *path)
 		    path);
 	if (fcntl(fd, F_SETLEASE, F_LAYOUT | F_EXCLUSIVE))
 		lease_refused(path, errno);
+	snprintf(files + len, size - len, "%s%u:%u:%llu:%d", len ? "," : "",
+		 stx.stx_dev_major, stx.stx_dev_minor,
+		 (unsigned long long)stx.stx_ino, fd);
+	return fd;
 }
 
+/*
+ * The preload library (tools/preload.c): DAXLEASE_PRELOAD, else next to
+ * this program (the source tree), else where make install put it.
+ */
+static char *preload_path(void)
+{
+	const char *env = getenv("DAXLEASE_PRELOAD");
+	char exe[PATH_MAX], *slash, *path;
+	ssize_t n;
+
+	if (env && *env)
+		return access(env, R_OK) ? NULL : strdup(env);
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash && asprintf(&path, "%.*s/" PRELOAD_NAME,
+				      (int)(slash - exe), exe) > 0) {
+			if (!access(path, R_OK))
+				return path;
+			free(path);
+		}
+	}
+	return access(PRELOAD_DIR "/" PRELOAD_NAME, R_OK) ? NULL :
+	       strdup(PRELOAD_DIR "/" PRELOAD_NAME);
+}
+
+/* Environment of the tree: LD_PRELOAD first, what the library reads. */
+static void tree_env(const char *files, bool automatic)
+{
+	const char *old = getenv("LD_PRELOAD");
+	char *lib = preload_path(), *val, pid[16];
+
+	if (!lib) {
+		if (automatic)
+			die(EXIT_FAIL,
+			    "cannot find %s (set DAXLEASE_PRELOAD): automatic leases need it",
+			    PRELOAD_NAME);
+		/* CMD itself holds the leases; its children will not */
+		fprintf(stderr,
+			"daxlease: warning: %s not found: only CMD itself, not its children, can register the files\n",
+			PRELOAD_NAME);
+		return;
+	}
+	if (asprintf(&val, "%s%s%s", lib, old && *old ? " " : "",
+		     old ? old : "") < 0)
+		die(EXIT_FAIL, "out of memory");
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	if (setenv("LD_PRELOAD", val, 1) ||
+	    setenv("DAXLEASE_RUN_PID", pid, 1) ||
+	    setenv("DAXLEASE_RUN_KIND", "unbreakable", 1) ||
+	    (automatic ? setenv("DAXLEASE_RUN_AUTO", "1", 1) ||
+			 unsetenv("DAXLEASE_RUN_FILES") :
+			 setenv("DAXLEASE_RUN_FILES", files, 1) ||
+			 unsetenv("DAXLEASE_RUN_AUTO")))
+		die(EXIT_FAIL, "setenv: %s", strerror(errno));
+	free(val);
+	free(lib);
+}
+
+/*
+ * run [--lease FILE]... [--kind KIND] -- CMD: with --lease, lease each FILE
+ * and let the tree lease those files at registration; without, let the
+ * tree lease every fsdax file it registers (automatic leases).
+ */
 static int cmd_run(int argc, char **argv)
 {
+	char files[4096] = "";
 	int i, err, leases = 0;
 
 	for (i = 0; i < argc; i++) {
@@ -303,16 +384,28 @@ static int cmd_run(int argc, char **argv)
 			i++;
 			break;
 		}
-		if (strcmp(argv[i], "--lease") || i + 1 == argc)
+		if (i + 1 == argc)
 			usage();
-		leases++;
+		if (!strcmp(argv[i], "--lease")) {
+			leases++;
+		} else if (!strcmp(argv[i], "--kind")) {
+			/* revocable leases come with lease recall */
+			if (strcmp(argv[i + 1], "unbreakable"))
+				die(EXIT_USAGE,
+				    "--kind %s: only unbreakable leases admit pins",
+				    argv[i + 1]);
+		} else {
+			usage();
+		}
 		i++;
 	}
-	if (!leases || i >= argc)
+	if (i >= argc || strcmp(argv[i - 1], "--"))
 		usage();
 	need_daxlease();
 	for (leases = 0; leases < i - 1; leases += 2)
-		take_lease(argv[leases + 1]);
+		if (!strcmp(argv[leases], "--lease"))
+			take_lease(argv[leases + 1], files, sizeof(files));
+	tree_env(files, !files[0]);
 	execvp(argv[i], argv + i);
 	err = errno;
 	fprintf(stderr, "daxlease: %s: %s\n", argv[i], strerror(err));
