@@ -1,0 +1,404 @@
+/*
+ * Copy-on-write never moves a pinned block (design README, "Layout
+ * changes"; daxlease-lease(7), NOTES), daxlease loaded.
+ *
+ * XFS decides that a write is a copy-on-write from the CoW fork: an extent
+ * there makes even a write into an unshared block a CoW, whose completion
+ * (xfs_reflink_end_cow()) frees the old block, and DAX drops the old page
+ * from the mapping without waiting for pins. Such extents appear next to
+ * shared blocks: the CoW of a shared block allocates CoW fork space
+ * rounded to the CoW extent size hint (32 blocks by default) and keeps the
+ * unused part as preallocation. So a file with one reflinked block, once
+ * that block was written, has a CoW fork over its unshared neighbours; a
+ * write into a pinned neighbour then moved its block (FIEMAP showed a new
+ * physical block while the NIC kept the old one).
+ *
+ * The rule: under an unbreakable lease a CoW is a layout change and is
+ * refused (ETXTBSY for others, EDEADLK for a holder, SIGBUS through a
+ * mapping), whether the CoW fork extent was there before the lease or
+ * would be allocated now, whatever the CoW extent size hint. Sequences
+ * tried on a 64-block file whose block 40 is shared with another file,
+ * with blocks 44 to 47 pinned: the CoW fork covering block 45 is shown
+ * with XFS_IOC_GETBMAPX (BMV_IF_COWFORK); then writes into block 45 by the
+ * holder, by another process, through another process's mapping; the CoW
+ * extent size hint widened with FS_IOC_FSSETXATTR while pinned and a write
+ * into the shared block 40; FALLOC_FL_UNSHARE_RANGE. After each, FIEMAP
+ * must show the pinned blocks at their physical addresses. ext4 has no
+ * copy-on-write (no reflink): FICLONERANGE fails with EOPNOTSUPP.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "env.h"
+#include "fsdax.h"
+#include "kmod.h"
+#include "lease.h"
+#include "pattern.h"
+#include "proc.h"
+#include "report.h"
+#include "tap.h"
+#include "verbs.h"
+
+#define BLK		4096UL
+#define NBLK		64UL		/* the point names say these */
+#define FILE_SIZE	(NBLK * BLK)
+#define SHARED_BLK	40UL
+#define PIN_BLK		44UL
+#define PIN_N		4UL
+#define WRITE_BLK	45UL
+#define XFS_POINTS	9
+#define EXT4_POINTS	1
+
+/* XFS_IOC_GETBMAPX, as in fs/xfs/libxfs/xfs_fs.h (no xfslibs-dev needed) */
+struct dl_getbmapx {
+	int64_t bmv_offset;
+	int64_t bmv_block;
+	int64_t bmv_length;
+	int32_t bmv_count;
+	int32_t bmv_entries;
+	int32_t bmv_iflags;
+	int32_t bmv_oflags;
+	int32_t bmv_unused1;
+	int32_t bmv_unused2;
+};
+
+struct dl_getbmap {
+	int64_t bmv_offset;
+	int64_t bmv_block;
+	int64_t bmv_length;
+	int32_t bmv_count;
+	int32_t bmv_entries;
+};
+
+#define DL_XFS_IOC_GETBMAPX	_IOWR('X', 56, struct dl_getbmap)
+#define DL_BMV_IF_PREALLOC	0x4
+#define DL_BMV_IF_NO_HOLES	0x10
+#define DL_BMV_IF_COWFORK	0x20
+
+#define T_SETUP		"xfs: a 64-block file, block 40 reflinked into another file and then written (CoW); 48; blocks 44-47 registered as an MR"
+#define T_COWFORK	"xfs: XFS_IOC_GETBMAPX BMV_IF_COWFORK: the CoW fork covers the pinned block 45 (preallocation from the CoW of block 40)"
+#define T_HOLDER	"xfs: pwrite of pinned block 45 by the holder fails with EDEADLK; pinned blocks unmoved (FIEMAP)"
+#define T_OTHER		"xfs: pwrite of pinned block 45 by another process fails with ETXTBSY; pinned blocks unmoved"
+#define T_MAPWRITE	"xfs: a write to block 45 through another process's mapping gets SIGBUS; pinned blocks unmoved"
+#define T_HINT		"xfs: while pinned, FS_IOC_FSSETXATTR widens the CoW extent size hint to 1 MiB; pwrite of the shared block 40 by another process then fails with ETXTBSY; pinned blocks unmoved"
+#define T_UNSHARE	"xfs: FALLOC_FL_UNSHARE_RANGE over the file by another process fails with ETXTBSY; pinned blocks unmoved"
+#define T_PLAIN		"xfs: a pwrite of unshared block 20 outside the CoW fork still succeeds in place"
+#define T_RELEASE	"xfs: after ibv_dereg_mr and F_UNLCK pwrite of block 45 succeeds (the CoW may now move it)"
+#define T_EXT4		"ext4: no copy-on-write: FICLONERANGE fails with EOPNOTSUPP"
+
+static struct verbs v;
+
+/* Physical addresses of @n blocks from @first (FIEMAP); 0 or -1. */
+static int phys_blocks(int fd, unsigned long first, unsigned long n,
+		       uint64_t *phys)
+{
+	struct fiemap *fm;
+	unsigned long i;
+	unsigned int e;
+	size_t sz = sizeof(*fm) + 32 * sizeof(struct fiemap_extent);
+
+	fm = calloc(1, sz);
+	if (!fm)
+		return -1;
+	fm->fm_start = first * BLK;
+	fm->fm_length = n * BLK;
+	fm->fm_flags = FIEMAP_FLAG_SYNC;
+	fm->fm_extent_count = 32;
+	if (ioctl(fd, FS_IOC_FIEMAP, fm)) {
+		diag("FIEMAP: %s", errno_name(errno));
+		free(fm);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		uint64_t off = (first + i) * BLK;
+
+		phys[i] = 0;
+		for (e = 0; e < fm->fm_mapped_extents; e++) {
+			struct fiemap_extent *x = &fm->fm_extents[e];
+
+			if (off >= x->fe_logical &&
+			    off < x->fe_logical + x->fe_length)
+				phys[i] = x->fe_physical + off - x->fe_logical;
+		}
+	}
+	free(fm);
+	return 0;
+}
+
+static uint64_t pinned_phys[PIN_N];
+
+static bool unmoved(int fd)
+{
+	uint64_t now[PIN_N];
+	unsigned long i;
+	bool same = true;
+
+	if (phys_blocks(fd, PIN_BLK, PIN_N, now))
+		return false;
+	for (i = 0; i < PIN_N; i++)
+		if (now[i] != pinned_phys[i]) {
+			diag("block %lu moved: physical %#llx, pinned at %#llx",
+			     PIN_BLK + i, (unsigned long long)now[i],
+			     (unsigned long long)pinned_phys[i]);
+			same = false;
+		}
+	return same;
+}
+
+/* Does the CoW fork of @fd cover block @blk? */
+static bool cow_fork_covers(int fd, unsigned long blk)
+{
+	struct dl_getbmapx map[33];
+	int64_t bb = blk * BLK / 512, bbn = BLK / 512;
+	int i;
+
+	memset(map, 0, sizeof(map));
+	map[0].bmv_offset = 0;
+	map[0].bmv_length = FILE_SIZE / 512;
+	map[0].bmv_count = 33;
+	map[0].bmv_iflags = DL_BMV_IF_COWFORK | DL_BMV_IF_NO_HOLES |
+			    DL_BMV_IF_PREALLOC;
+	if (ioctl(fd, DL_XFS_IOC_GETBMAPX, map)) {
+		diag("XFS_IOC_GETBMAPX: %s", errno_name(errno));
+		return false;
+	}
+	for (i = 1; i <= map[0].bmv_entries; i++) {
+		diag("CoW fork: blocks %lld+%lld", (long long)map[i].bmv_offset / 8,
+		     (long long)map[i].bmv_length / 8);
+		if (map[i].bmv_block >= 0 && bb >= map[i].bmv_offset &&
+		    bb + bbn <= map[i].bmv_offset + map[i].bmv_length)
+			return true;
+	}
+	return false;
+}
+
+static int pwrite_blk(int fd, unsigned long blk, uint8_t byte)
+{
+	uint8_t buf[BLK];
+
+	memset(buf, byte, sizeof(buf));
+	if (pwrite(fd, buf, BLK, blk * BLK) != (ssize_t)BLK)
+		return errno ? errno : EIO;
+	return 0;
+}
+
+struct other {
+	const char *path;
+	int op;
+};
+
+enum { OP_WRITE45, OP_MAPWRITE45, OP_WRITE40, OP_UNSHARE };
+
+/* Child: the operation; returns 0 or an errno (SIGBUS: child died). */
+static int other_op(void *arg)
+{
+	struct other *o = arg;
+	volatile uint8_t *map;
+	int fd = open(o->path, O_RDWR);
+
+	if (fd < 0)
+		return CHILD_SETUP_ERR;
+	switch (o->op) {
+	case OP_WRITE45:
+		return pwrite_blk(fd, WRITE_BLK, 0x45);
+	case OP_WRITE40:
+		return pwrite_blk(fd, SHARED_BLK, 0x40);
+	case OP_UNSHARE:
+		return fallocate(fd, FALLOC_FL_UNSHARE_RANGE, 0, FILE_SIZE) ?
+		       errno : 0;
+	case OP_MAPWRITE45:
+		map = mmap(NULL, FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+			   fd, 0);
+		if (map == MAP_FAILED)
+			return CHILD_SETUP_ERR;
+		signal(SIGBUS, SIG_DFL);
+		map[WRITE_BLK * BLK] = 0x45;
+		return 0;
+	}
+	return CHILD_SETUP_ERR;
+}
+
+static int other(const char *path, int op)
+{
+	struct other o = { path, op };
+
+	return child_run(other_op, &o);
+}
+
+static bool other_is(const char *path, int op, int want)
+{
+	int r = other(path, op);
+
+	if (r != want)
+		diag("other process: %s, expected %s", child_result_name(r),
+		     want == CHILD_DIED ? "SIGBUS" :
+		     want ? errno_name(want) : "success");
+	return r == want;
+}
+
+static bool widen_hint(int fd)
+{
+	struct fsxattr fa;
+
+	if (ioctl(fd, FS_IOC_FSGETXATTR, &fa)) {
+		diag("FS_IOC_FSGETXATTR: %s", errno_name(errno));
+		return false;
+	}
+	fa.fsx_xflags |= FS_XFLAG_COWEXTSIZE;
+	fa.fsx_cowextsize = 1 << 20;
+	if (ioctl(fd, FS_IOC_FSSETXATTR, &fa)) {
+		diag("FS_IOC_FSSETXATTR cowextsize 1 MiB: %s",
+		     errno_name(errno));
+		return false;
+	}
+	return true;
+}
+
+static void xfs_points(const char *dir, uint64_t seed)
+{
+	char fpath[PATH_MAX] = "", gpath[PATH_MAX] = "";
+	struct file_clone_range fcr;
+	struct ibv_mr *mr = NULL;
+	uint8_t *map = NULL;
+	bool ready = false;
+	int fd, gfd = -1, r;
+
+	fd = fs_file_create(dir, FILE_SIZE, seed, fpath, sizeof(fpath));
+	if (fd >= 0) {
+		snprintf(gpath, sizeof(gpath), "%s.clone", fpath);
+		gfd = open(gpath, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	}
+	if (gfd >= 0) {
+		fcr.src_fd = fd;
+		fcr.src_offset = SHARED_BLK * BLK;
+		fcr.src_length = BLK;
+		fcr.dest_offset = 0;
+		if (ioctl(gfd, FICLONERANGE, &fcr))
+			diag("FICLONERANGE: %s", errno_name(errno));
+		else if ((r = pwrite_blk(fd, SHARED_BLK, 0x40)))
+			diag("CoW pwrite of block 40: %s", errno_name(r));
+		else if (lease_set(fd, F_UNBREAKABLE))
+			diag("F_SETLEASE 48: %s", errno_name(errno));
+		else if ((map = file_map(fd, FILE_SIZE)))
+			mr = mr_reg(v.pd, map + PIN_BLK * BLK, PIN_N * BLK);
+	}
+	ready = mr && !phys_blocks(fd, PIN_BLK, PIN_N, pinned_phys);
+	ok(ready, T_SETUP);
+
+	if (ready) {
+		ok(cow_fork_covers(fd, WRITE_BLK), T_COWFORK);
+		r = pwrite_blk(fd, WRITE_BLK, 0x45);
+		if (r != EDEADLK)
+			diag("pwrite: %s", r ? errno_name(r) : "success");
+		ok((r == EDEADLK) & unmoved(fd), T_HOLDER);
+		ok(other_is(fpath, OP_WRITE45, ETXTBSY) & unmoved(fd),
+		   T_OTHER);
+		ok(other_is(fpath, OP_MAPWRITE45, CHILD_DIED) & unmoved(fd),
+		   T_MAPWRITE);
+		ok(widen_hint(fd) &&
+		   other_is(fpath, OP_WRITE40, ETXTBSY) & unmoved(fd), T_HINT);
+		ok(other_is(fpath, OP_UNSHARE, ETXTBSY) & unmoved(fd),
+		   T_UNSHARE);
+		r = pwrite_blk(fd, 20, 0x20);
+		if (r)
+			diag("pwrite of block 20: %s", errno_name(r));
+		ok(!r && unmoved(fd), T_PLAIN);
+		r = -1;
+		if (!mr_dereg(mr) && !lease_set(fd, F_UNLCK))
+			r = pwrite_blk(fd, WRITE_BLK, 0x45);
+		mr = NULL;
+		if (r)
+			diag("pwrite after the release: %s",
+			     r > 0 ? errno_name(r) : "dereg/F_UNLCK failed");
+		ok(!r, T_RELEASE);
+	} else {
+		skip("no setup", T_COWFORK);
+		skip("no setup", T_HOLDER);
+		skip("no setup", T_OTHER);
+		skip("no setup", T_MAPWRITE);
+		skip("no setup", T_HINT);
+		skip("no setup", T_UNSHARE);
+		skip("no setup", T_PLAIN);
+		skip("no setup", T_RELEASE);
+	}
+	mr_dereg(mr);
+	if (map)
+		munmap(map, FILE_SIZE);
+	if (gfd >= 0)
+		close(gfd);
+	if (fd >= 0)
+		close(fd);
+	if (gpath[0])
+		unlink(gpath);
+	if (fpath[0])
+		unlink(fpath);
+}
+
+static void ext4_points(const char *dir, uint64_t seed)
+{
+	char fpath[PATH_MAX] = "", gpath[PATH_MAX];
+	struct file_clone_range fcr;
+	int fd, gfd = -1, r = -1, err = 0;
+
+	fd = fs_file_create(dir, FILE_SIZE, seed, fpath, sizeof(fpath));
+	if (fd >= 0) {
+		snprintf(gpath, sizeof(gpath), "%s.clone", fpath);
+		gfd = open(gpath, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	}
+	if (gfd >= 0) {
+		fcr.src_fd = fd;
+		fcr.src_offset = 0;
+		fcr.src_length = BLK;
+		fcr.dest_offset = 0;
+		r = ioctl(gfd, FICLONERANGE, &fcr);
+		err = errno;
+		close(gfd);
+		unlink(gpath);
+	}
+	if (!r)
+		diag("FICLONERANGE succeeded on ext4");
+	else if (gfd >= 0 && err != EOPNOTSUPP)
+		diag("FICLONERANGE: %s", errno_name(err));
+	ok(gfd >= 0 && r && err == EOPNOTSUPP, T_EXT4);
+	if (fd >= 0)
+		close(fd);
+	if (fpath[0])
+		unlink(fpath);
+}
+
+int main(void)
+{
+	const struct dax_fs *fs;
+	bool was_loaded;
+	uint64_t seed;
+
+	plan(2 + XFS_POINTS + EXT4_POINTS + 2);
+	seed = pattern_seed();
+	was_loaded = module_begin();
+	if (!ok(!verbs_open(&v, env_rxe()), "open the rxe device"))
+		module_bail_out(was_loaded, "no rxe device");
+
+	for_each_dax_fs(fs) {
+		if (!strcmp(fs->name, "xfs"))
+			xfs_points(fs->path, seed);
+		else
+			ext4_points(fs->path, seed);
+	}
+
+	ok(!verbs_close(&v), "close the rxe device");
+	module_end(was_loaded);
+	return done_testing();
+}
