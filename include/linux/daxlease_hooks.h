@@ -15,6 +15,10 @@
  * lives in a module; the kernel only carries the hooks below.  With no
  * module registered every hook is a static branch that leads straight back
  * to the stock code, so a patched kernel behaves exactly like a stock one.
+ * The one hook that does not test the static key is the charge after a
+ * long-term pin inside a pin bracket (RDMA and io_uring registrations):
+ * it looks at each pinned page, so that a module unloaded since the gate
+ * admitted the VMA cannot leave an fsdax page pinned without a charge.
  *
  * Hooks and why each is needed:
  *
