@@ -51,13 +51,13 @@
 
 #define FILE_SIZE	(64UL << 10)	/* the point names say these */
 #define CUT_SIZE	(32UL << 10)
-#define BLOCKED_MS	700		/* the registration must still wait */
+#define BLOCKED_MS	15000		/* to reach the fault under TCG */
 #define JOIN_MS		20000
 #define LOOP_MS		6000
 #define FS_POINTS	8
 
 #define T_SETUP		"%s: a 64 KiB file, F_SETLEASE 48, a fresh MAP_SHARED mapping of it"
-#define T_FREEZE	"%s: FIFREEZE; a thread's ibv_reg_mr of the mapping is still blocked in its first write fault after 700 ms"
+#define T_FREEZE	"%s: FIFREEZE; a thread's ibv_reg_mr of the mapping blocks in its first write fault (wchan: percpu_rwsem_wait of the frozen superblock)"
 #define T_UNLOAD	"%s: meanwhile F_UNLCK returns 0 (nothing charged yet) and delete_module succeeds"
 #define T_REG		"%s: FITHAW: the registration fails with EOPNOTSUPP: its pages were pinned after the module went"
 #define T_TRUNC		"%s: truncate(2) by another process succeeds, size 32 KiB: no pinned page left"
@@ -72,6 +72,7 @@ struct reg {
 	size_t len;
 	struct ibv_mr *mr;
 	int err;
+	atomic_int tid;
 	atomic_bool done;
 };
 
@@ -79,6 +80,7 @@ static void *reg_thread(void *arg)
 {
 	struct reg *r = arg;
 
+	atomic_store(&r->tid, gettid());
 	r->mr = ibv_reg_mr(v.pd, r->map, r->len, MR_ACCESS);
 	r->err = r->mr ? 0 : errno;
 	atomic_store(&r->done, true);
@@ -95,6 +97,35 @@ static bool wait_done(atomic_bool *done, unsigned int ms)
 		sleep_ms(10);
 	}
 	return true;
+}
+
+/*
+ * Wait until thread @r is blocked on the frozen superblock (past the GUP
+ * gate, in the write fault), at most @ms. False if it returned or never
+ * got there.
+ */
+static bool blocked_in_fault(struct reg *r, unsigned int ms)
+{
+	long long end = clock_ms() + ms;
+	char path[64], wchan[128] = "";
+	ssize_t n;
+	int fd;
+
+	while (!atomic_load(&r->done) && clock_ms() < end) {
+		snprintf(path, sizeof(path), "/proc/self/task/%d/wchan",
+			 atomic_load(&r->tid));
+		fd = atomic_load(&r->tid) ? open(path, O_RDONLY) : -1;
+		n = fd >= 0 ? read(fd, wchan, sizeof(wchan) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		wchan[n > 0 ? n : 0] = '\0';
+		if (strstr(wchan, "percpu_rwsem"))
+			return !atomic_load(&r->done);
+		sleep_ms(20);
+	}
+	diag("registration thread: %s, wchan '%s'",
+	     atomic_load(&r->done) ? "returned" : "not blocked in time", wchan);
+	return false;
 }
 
 static int freeze(int dirfd, bool on)
@@ -162,9 +193,9 @@ static void race_part(const char *n, const char *dir, uint64_t seed,
 			diag("pthread_create: %s", errno_name(ret));
 	}
 	if (started) {
-		blocked = !wait_done(&r.done, BLOCKED_MS);
-		if (!blocked)
-			diag("ibv_reg_mr returned at once: %s",
+		blocked = blocked_in_fault(&r, BLOCKED_MS);
+		if (!blocked && atomic_load(&r.done))
+			diag("ibv_reg_mr returned: %s",
 			     r.mr ? "success" : errno_name(r.err));
 	}
 	if (!STEP(&c, blocked, T_FREEZE, n) && frozen && !freeze(dirfd, false))
