@@ -15,16 +15,22 @@
  *
  * The rule: under an unbreakable lease a CoW is a layout change and is
  * refused (ETXTBSY for others, EDEADLK for a holder, SIGBUS through a
- * mapping), whether the CoW fork extent was there before the lease or
- * would be allocated now, whatever the CoW extent size hint. Sequences
- * tried on a 64-block file whose block 40 is shared with another file,
- * with blocks 44 to 47 pinned: the CoW fork covering block 45 is shown
- * with XFS_IOC_GETBMAPX (BMV_IF_COWFORK); then writes into block 45 by the
- * holder, by another process, through another process's mapping; the CoW
- * extent size hint widened with FS_IOC_FSSETXATTR while pinned and a write
- * into the shared block 40; FALLOC_FL_UNSHARE_RANGE. After each, FIEMAP
- * must show the pinned blocks at their physical addresses. ext4 has no
- * copy-on-write (no reflink): FICLONERANGE fails with EOPNOTSUPP.
+ * mapping) before anything is allocated, whatever the CoW extent size
+ * hint; writes that are no CoW proceed in place. The file: 64 blocks,
+ * block 8 and block 40 reflinked into another file, block 40 then written
+ * before the lease (a CoW: the CoW fork keeps preallocation over blocks
+ * 32-63). Under the lease, blocks 12-15 are pinned. Sequences tried:
+ * registering blocks 44-47 under the old preallocation (the pinning fault
+ * would be a CoW); writes of the shared block 8 by the holder, by another
+ * process, through another process's mapping, after widening the CoW
+ * extent size hint with FS_IOC_FSSETXATTR; a write into pinned block 13;
+ * FALLOC_FL_UNSHARE_RANGE. The CoW fork is read with XFS_IOC_GETBMAPX
+ * (BMV_IF_COWFORK), and after each step FIEMAP must show blocks 12-15 (and
+ * 44-47) at their old physical addresses. Before the fix the write of
+ * block 8 preallocated CoW space over blocks 0-31, the write into block 13
+ * then moved it, and the registration of 44-47 copied them on write.
+ * ext4 has no copy-on-write (no reflink): FICLONERANGE fails with
+ * EOPNOTSUPP.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -55,11 +61,13 @@
 #define BLK		4096UL
 #define NBLK		64UL		/* the point names say these */
 #define FILE_SIZE	(NBLK * BLK)
-#define SHARED_BLK	40UL
-#define PIN_BLK		44UL
+#define SHARED_BLK	8UL		/* shared, not written before the lease */
+#define OLD_BLK		40UL		/* shared, written before the lease */
+#define PIN_BLK		12UL
 #define PIN_N		4UL
-#define WRITE_BLK	45UL
-#define XFS_POINTS	9
+#define WRITE_BLK	13UL
+#define PRE_BLK		44UL		/* under OLD_BLK's CoW preallocation */
+#define XFS_POINTS	10
 #define EXT4_POINTS	1
 
 /* XFS_IOC_GETBMAPX, as in fs/xfs/libxfs/xfs_fs.h (no xfslibs-dev needed) */
@@ -88,15 +96,16 @@ struct dl_getbmap {
 #define DL_BMV_IF_NO_HOLES	0x10
 #define DL_BMV_IF_COWFORK	0x20
 
-#define T_SETUP		"xfs: a 64-block file, block 40 reflinked into another file and then written (CoW); 48; blocks 44-47 registered as an MR"
-#define T_COWFORK	"xfs: XFS_IOC_GETBMAPX BMV_IF_COWFORK: the CoW fork covers the pinned block 45 (preallocation from the CoW of block 40)"
-#define T_HOLDER	"xfs: pwrite of pinned block 45 by the holder fails with EDEADLK; pinned blocks unmoved (FIEMAP)"
-#define T_OTHER		"xfs: pwrite of pinned block 45 by another process fails with ETXTBSY; pinned blocks unmoved"
-#define T_MAPWRITE	"xfs: a write to block 45 through another process's mapping gets SIGBUS; pinned blocks unmoved"
-#define T_HINT		"xfs: while pinned, FS_IOC_FSSETXATTR widens the CoW extent size hint to 1 MiB; pwrite of the shared block 40 by another process then fails with ETXTBSY; pinned blocks unmoved"
+#define T_SETUP		"xfs: 64 blocks, blocks 8 and 40 reflinked into another file, block 40 written (CoW) before the lease; 48; blocks 12-15 registered as an MR"
+#define T_PREALLOC	"xfs: registering blocks 44-47, under the CoW fork preallocation from before the lease, fails; their blocks unmoved (FIEMAP)"
+#define T_HOLDER	"xfs: pwrite of the shared block 8 by the holder fails with EDEADLK; pinned blocks unmoved"
+#define T_COWFORK	"xfs: XFS_IOC_GETBMAPX BMV_IF_COWFORK: the CoW fork does not reach the pinned blocks 12-15"
+#define T_INPLACE	"xfs: pwrite of pinned block 13 by the holder succeeds in place: pinned blocks unmoved"
+#define T_OTHER		"xfs: pwrite of the shared block 8 by another process fails with ETXTBSY; pinned blocks unmoved"
+#define T_MAPWRITE	"xfs: a write to the shared block 8 through another process's mapping gets SIGBUS; pinned blocks unmoved"
+#define T_HINT		"xfs: while pinned, FS_IOC_FSSETXATTR widens the CoW extent size hint to 1 MiB; pwrite of block 8 by another process still fails with ETXTBSY; pinned blocks unmoved"
 #define T_UNSHARE	"xfs: FALLOC_FL_UNSHARE_RANGE over the file by another process fails with ETXTBSY; pinned blocks unmoved"
-#define T_PLAIN		"xfs: a pwrite of unshared block 20 outside the CoW fork still succeeds in place"
-#define T_RELEASE	"xfs: after ibv_dereg_mr and F_UNLCK pwrite of block 45 succeeds (the CoW may now move it)"
+#define T_RELEASE	"xfs: after ibv_dereg_mr and F_UNLCK pwrite of block 8 succeeds (copy-on-write allowed again)"
 #define T_EXT4		"ext4: no copy-on-write: FICLONERANGE fails with EOPNOTSUPP"
 
 static struct verbs v;
@@ -140,29 +149,36 @@ static int phys_blocks(int fd, unsigned long first, unsigned long n,
 
 static uint64_t pinned_phys[PIN_N];
 
-static bool unmoved(int fd)
+/* Blocks @first.. still at @was (FIEMAP)? */
+static bool same_phys(int fd, unsigned long first, const uint64_t *was)
 {
 	uint64_t now[PIN_N];
 	unsigned long i;
 	bool same = true;
 
-	if (phys_blocks(fd, PIN_BLK, PIN_N, now))
+	if (phys_blocks(fd, first, PIN_N, now))
 		return false;
 	for (i = 0; i < PIN_N; i++)
-		if (now[i] != pinned_phys[i]) {
-			diag("block %lu moved: physical %#llx, pinned at %#llx",
-			     PIN_BLK + i, (unsigned long long)now[i],
-			     (unsigned long long)pinned_phys[i]);
+		if (now[i] != was[i]) {
+			diag("block %lu moved: physical %#llx, was %#llx",
+			     first + i, (unsigned long long)now[i],
+			     (unsigned long long)was[i]);
 			same = false;
 		}
 	return same;
 }
 
-/* Does the CoW fork of @fd cover block @blk? */
-static bool cow_fork_covers(int fd, unsigned long blk)
+static bool unmoved(int fd)
+{
+	return same_phys(fd, PIN_BLK, pinned_phys);
+}
+
+/* Does the CoW fork of @fd reach any of blocks @first..+@n? */
+static bool cow_fork_reaches(int fd, unsigned long first, unsigned long n)
 {
 	struct dl_getbmapx map[33];
-	int64_t bb = blk * BLK / 512, bbn = BLK / 512;
+	int64_t bb = first * BLK / 512, bbn = n * BLK / 512;
+	bool reaches = false;
 	int i;
 
 	memset(map, 0, sizeof(map));
@@ -178,11 +194,12 @@ static bool cow_fork_covers(int fd, unsigned long blk)
 	for (i = 1; i <= map[0].bmv_entries; i++) {
 		diag("CoW fork: blocks %lld+%lld", (long long)map[i].bmv_offset / 8,
 		     (long long)map[i].bmv_length / 8);
-		if (map[i].bmv_block >= 0 && bb >= map[i].bmv_offset &&
-		    bb + bbn <= map[i].bmv_offset + map[i].bmv_length)
-			return true;
+		if (map[i].bmv_block >= 0 &&
+		    bb < map[i].bmv_offset + map[i].bmv_length &&
+		    map[i].bmv_offset < bb + bbn)
+			reaches = true;
 	}
-	return false;
+	return reaches;
 }
 
 static int pwrite_blk(int fd, unsigned long blk, uint8_t byte)
@@ -200,7 +217,7 @@ struct other {
 	int op;
 };
 
-enum { OP_WRITE45, OP_MAPWRITE45, OP_WRITE40, OP_UNSHARE };
+enum { OP_WRITE_SHARED, OP_MAPWRITE_SHARED, OP_UNSHARE };
 
 /* Child: the operation; returns 0 or an errno (SIGBUS: child died). */
 static int other_op(void *arg)
@@ -212,20 +229,18 @@ static int other_op(void *arg)
 	if (fd < 0)
 		return CHILD_SETUP_ERR;
 	switch (o->op) {
-	case OP_WRITE45:
-		return pwrite_blk(fd, WRITE_BLK, 0x45);
-	case OP_WRITE40:
-		return pwrite_blk(fd, SHARED_BLK, 0x40);
+	case OP_WRITE_SHARED:
+		return pwrite_blk(fd, SHARED_BLK, 0x08);
 	case OP_UNSHARE:
 		return fallocate(fd, FALLOC_FL_UNSHARE_RANGE, 0, FILE_SIZE) ?
 		       errno : 0;
-	case OP_MAPWRITE45:
+	case OP_MAPWRITE_SHARED:
 		map = mmap(NULL, FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
 			   fd, 0);
 		if (map == MAP_FAILED)
 			return CHILD_SETUP_ERR;
 		signal(SIGBUS, SIG_DFL);
-		map[WRITE_BLK * BLK] = 0x45;
+		map[SHARED_BLK * BLK] = 0x08;
 		return 0;
 	}
 	return CHILD_SETUP_ERR;
@@ -267,11 +282,27 @@ static bool widen_hint(int fd)
 	return true;
 }
 
+static int clone_blk(int gfd, int fd, unsigned long blk, unsigned long dest)
+{
+	struct file_clone_range fcr = {
+		.src_fd = fd,
+		.src_offset = blk * BLK,
+		.src_length = BLK,
+		.dest_offset = dest * BLK,
+	};
+
+	if (ioctl(gfd, FICLONERANGE, &fcr)) {
+		diag("FICLONERANGE of block %lu: %s", blk, errno_name(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static void xfs_points(const char *dir, uint64_t seed)
 {
 	char fpath[PATH_MAX] = "", gpath[PATH_MAX] = "";
-	struct file_clone_range fcr;
-	struct ibv_mr *mr = NULL;
+	uint64_t pre_phys[PIN_N];
+	struct ibv_mr *mr = NULL, *pre;
 	uint8_t *map = NULL;
 	bool ready = false;
 	int fd, gfd = -1, r;
@@ -281,57 +312,64 @@ static void xfs_points(const char *dir, uint64_t seed)
 		snprintf(gpath, sizeof(gpath), "%s.clone", fpath);
 		gfd = open(gpath, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	}
-	if (gfd >= 0) {
-		fcr.src_fd = fd;
-		fcr.src_offset = SHARED_BLK * BLK;
-		fcr.src_length = BLK;
-		fcr.dest_offset = 0;
-		if (ioctl(gfd, FICLONERANGE, &fcr))
-			diag("FICLONERANGE: %s", errno_name(errno));
-		else if ((r = pwrite_blk(fd, SHARED_BLK, 0x40)))
+	if (gfd >= 0 && !clone_blk(gfd, fd, SHARED_BLK, 0) &&
+	    !clone_blk(gfd, fd, OLD_BLK, 1)) {
+		if ((r = pwrite_blk(fd, OLD_BLK, 0x40)))
 			diag("CoW pwrite of block 40: %s", errno_name(r));
 		else if (lease_set(fd, F_UNBREAKABLE))
 			diag("F_SETLEASE 48: %s", errno_name(errno));
 		else if ((map = file_map(fd, FILE_SIZE)))
 			mr = mr_reg(v.pd, map + PIN_BLK * BLK, PIN_N * BLK);
 	}
-	ready = mr && !phys_blocks(fd, PIN_BLK, PIN_N, pinned_phys);
+	ready = mr && !phys_blocks(fd, PIN_BLK, PIN_N, pinned_phys) &&
+		!phys_blocks(fd, PRE_BLK, PIN_N, pre_phys);
 	ok(ready, T_SETUP);
 
 	if (ready) {
-		ok(cow_fork_covers(fd, WRITE_BLK), T_COWFORK);
-		r = pwrite_blk(fd, WRITE_BLK, 0x45);
+		pre = ibv_reg_mr(v.pd, map + PRE_BLK * BLK, PIN_N * BLK,
+				 MR_ACCESS);
+		if (pre)
+			diag("registering blocks 44-47 succeeded");
+		else
+			diag("registering blocks 44-47: %s", errno_name(errno));
+		ok(!pre & same_phys(fd, PRE_BLK, pre_phys), T_PREALLOC);
+		mr_dereg(pre);
+
+		r = pwrite_blk(fd, SHARED_BLK, 0x08);
 		if (r != EDEADLK)
 			diag("pwrite: %s", r ? errno_name(r) : "success");
 		ok((r == EDEADLK) & unmoved(fd), T_HOLDER);
-		ok(other_is(fpath, OP_WRITE45, ETXTBSY) & unmoved(fd),
+		ok(!cow_fork_reaches(fd, PIN_BLK, PIN_N), T_COWFORK);
+		r = pwrite_blk(fd, WRITE_BLK, 0x13);
+		if (r)
+			diag("pwrite of block 13: %s", errno_name(r));
+		ok(!r & unmoved(fd), T_INPLACE);
+		ok(other_is(fpath, OP_WRITE_SHARED, ETXTBSY) & unmoved(fd),
 		   T_OTHER);
-		ok(other_is(fpath, OP_MAPWRITE45, CHILD_DIED) & unmoved(fd),
-		   T_MAPWRITE);
+		ok(other_is(fpath, OP_MAPWRITE_SHARED, CHILD_DIED) &
+		   unmoved(fd), T_MAPWRITE);
 		ok(widen_hint(fd) &&
-		   other_is(fpath, OP_WRITE40, ETXTBSY) & unmoved(fd), T_HINT);
+		   other_is(fpath, OP_WRITE_SHARED, ETXTBSY) & unmoved(fd),
+		   T_HINT);
 		ok(other_is(fpath, OP_UNSHARE, ETXTBSY) & unmoved(fd),
 		   T_UNSHARE);
-		r = pwrite_blk(fd, 20, 0x20);
-		if (r)
-			diag("pwrite of block 20: %s", errno_name(r));
-		ok(!r && unmoved(fd), T_PLAIN);
 		r = -1;
 		if (!mr_dereg(mr) && !lease_set(fd, F_UNLCK))
-			r = pwrite_blk(fd, WRITE_BLK, 0x45);
+			r = pwrite_blk(fd, SHARED_BLK, 0x08);
 		mr = NULL;
 		if (r)
 			diag("pwrite after the release: %s",
 			     r > 0 ? errno_name(r) : "dereg/F_UNLCK failed");
 		ok(!r, T_RELEASE);
 	} else {
-		skip("no setup", T_COWFORK);
+		skip("no setup", T_PREALLOC);
 		skip("no setup", T_HOLDER);
+		skip("no setup", T_COWFORK);
+		skip("no setup", T_INPLACE);
 		skip("no setup", T_OTHER);
 		skip("no setup", T_MAPWRITE);
 		skip("no setup", T_HINT);
 		skip("no setup", T_UNSHARE);
-		skip("no setup", T_PLAIN);
 		skip("no setup", T_RELEASE);
 	}
 	mr_dereg(mr);

@@ -11,9 +11,12 @@
  *   contexts recorded their charges, the child's unpins were taken from the
  *   first record of the owner for that inode, ours, so our lease dropped
  *   to 256 pages and the child's F_UNLCK failed with EBUSY.
- * - The same with a process that received the uverbs file over a unix
- *   socket (SCM_RIGHTS) and imported our context and PD
- *   (ibv_import_device(), ibv_import_pd()).
+ * - A process that received the uverbs file over a unix socket
+ *   (SCM_RIGHTS) shares the owner the same way, but cannot be shown with
+ *   rxe: ibv_import_device() fails with EOPNOTSUPP (no import_context in
+ *   the rxe provider), so the receiver cannot issue verbs through the file.
+ *   The module sees the same thing as for the fork child: a second
+ *   thread group charging the same owner file.
  * - One MR over two leased files mapped side by side (a context charging
  *   two leases): each lease counts its own pages; deregistering the MR
  *   releases both, and both F_UNLCK then succeed.
@@ -26,7 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "chain.h"
@@ -45,17 +47,13 @@
 #define HALF_SIZE	(1UL << 20)
 #define CUT_SIZE	(1UL << 20)
 #define FILE_PAGES	512UL
-#define FS_POINTS	14
+#define FS_POINTS	10
 
 #define T_F_SETUP	"%s: create a 2 MiB file, F_SETLEASE 48, map it, register all of it through our uverbs file"
 #define T_F_CHILD	"%s: a fork child sharing our uverbs file takes its own 48 on the file, registers 1 MiB through that file, deregisters, and its F_UNLCK returns 0"
 #define T_F_BUSY	"%s: after the child's deregistration our F_UNLCK still fails with EBUSY; /proc/daxlease: our lease alone, 512 pages"
 #define T_F_TRUNC	"%s: truncate(2) by another process still fails with ETXTBSY"
 #define T_F_DEREG	"%s: after our deregistration F_UNLCK returns 0 and truncate(2) by another process succeeds"
-#define T_S_SETUP	"%s: a second file: 48, map, register all of it"
-#define T_S_CHILD	"%s: a process that got our uverbs file by SCM_RIGHTS imports our context and PD, takes 48, registers 1 MiB, deregisters, and its F_UNLCK returns 0"
-#define T_S_BUSY	"%s: after the receiver's deregistration our F_UNLCK still fails with EBUSY; /proc/daxlease: our lease alone, 512 pages"
-#define T_S_DEREG	"%s: after our deregistration F_UNLCK returns 0 and truncate(2) by another process succeeds"
 #define T_M_SETUP	"%s: two 2 MiB files, 48 on each, mapped side by side, one 4 MiB MR over both"
 #define T_M_GV		"%s: /proc/daxlease: each lease 512 pages, charged to our uverbs file"
 #define T_M_BUSY	"%s: F_UNLCK of either lease fails with EBUSY while the MR lives"
@@ -232,70 +230,6 @@ static void fork_part(const char *n, const char *dir, uint64_t seed,
 	file_release(f);
 }
 
-struct receiver {
-	int sock;
-	uint32_t pd_handle;
-	const char *path;
-};
-
-static int scm_child(void *arg)
-{
-	struct receiver *r = arg;
-	struct ibv_context *ctx;
-	struct ibv_pd *pd;
-	int fd = fd_recv(r->sock);
-
-	if (fd < 0) {
-		diag("receiver: recvmsg: %s", errno_name(errno));
-		return CHILD_SETUP_ERR;
-	}
-	ctx = ibv_import_device(fd);
-	if (!ctx) {
-		diag("receiver: ibv_import_device: %s", errno_name(errno));
-		return CHILD_SETUP_ERR;
-	}
-	pd = ibv_import_pd(ctx, r->pd_handle);
-	if (!pd) {
-		diag("receiver: ibv_import_pd: %s", errno_name(errno));
-		return CHILD_SETUP_ERR;
-	}
-	return lease_reg_dereg(pd, r->path, NULL);
-}
-
-static void scm_part(const char *n, const char *dir, uint64_t seed,
-		     struct tfile *f)
-{
-	struct chain c = CHAIN_INIT;
-	struct keeper k = { -1 };
-	struct receiver rcv;
-	int sv[2] = { -1, -1 }, r = -1;
-
-	STEP(&c, file_setup(f, dir, seed, true), T_S_SETUP, n);
-	if (c.ok) {
-		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
-			diag("socketpair: %s", errno_name(errno));
-		else if (fd_send(sv[0], v.ctx->cmd_fd))
-			diag("sendmsg SCM_RIGHTS: %s", errno_name(errno));
-		else {
-			rcv.sock = sv[1];
-			rcv.pd_handle = v.pd->handle;
-			rcv.path = f->path;
-			r = keeper_start(&k, scm_child, &rcv, true, sv[1]);
-			if (r)
-				diag("receiver: %s", child_result_name(r));
-		}
-	}
-	CHECK(&c, !r, T_S_CHILD, n);
-	keeper_exit(&k);
-	CHECK(&c, busy_unlock(f) & gview_ours(f, FILE_PAGES), T_S_BUSY, n);
-	CHECK(&c, dereg_unlocks(f), T_S_DEREG, n);
-	if (sv[0] >= 0) {
-		close(sv[0]);
-		close(sv[1]);
-	}
-	file_release(f);
-}
-
 /* Map @a and @b side by side; one MR over both. */
 static struct ibv_mr *reg_two(struct tfile *a, struct tfile *b, void **area)
 {
@@ -346,22 +280,21 @@ static void multi_part(const char *n, const char *dir, uint64_t seed,
 
 static void test_fs(const struct dax_fs *fs, uint64_t seed)
 {
-	struct tfile f[4];
+	struct tfile f[3];
 	const char *n = fs->name;
 	bool any = false, clean = true;
 	int i;
 
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 3; i++) {
 		f[i].path[0] = '\0';
 		f[i].fd = -1;
 		f[i].map = NULL;
 		f[i].mr = NULL;
 	}
 	fork_part(n, fs->path, seed, &f[0]);
-	scm_part(n, fs->path, seed, &f[1]);
-	multi_part(n, fs->path, seed, &f[2], &f[3]);
+	multi_part(n, fs->path, seed, &f[1], &f[2]);
 
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 3; i++) {
 		if (!f[i].path[0])
 			continue;
 		any = true;
