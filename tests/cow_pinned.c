@@ -26,9 +26,12 @@
  * extent size hint with FS_IOC_FSSETXATTR; a write into pinned block 13;
  * FALLOC_FL_UNSHARE_RANGE. After each step FIEMAP must show blocks 12-15
  * (and 44-47) at their old physical addresses. (The CoW fork itself cannot
- * be read: XFS_IOC_GETBMAPX with BMV_IF_COWFORK needs CONFIG_XFS_DEBUG.) Before the fix the write of
- * block 8 preallocated CoW space over blocks 0-31, the write into block 13
- * then moved it, and the registration of 44-47 copied them on write.
+ * be read: XFS_IOC_GETBMAPX with BMV_IF_COWFORK needs CONFIG_XFS_DEBUG.)
+ * Before the fix the write of block 8 preallocated CoW space over blocks
+ * 0-31, the write into pinned block 13 then moved it (FIEMAP: 0x25000 ->
+ * 0x85000) and dropped its page from the mapping, so the MR's unpins could
+ * not be attributed (WARN in dl_unpinned()); the registration of 44-47
+ * copied them on write before refusing them.
  * ext4 has no copy-on-write (no reflink): FICLONERANGE fails with
  * EOPNOTSUPP.
  */
