@@ -305,6 +305,9 @@ static void loop_part(const char *n, const char *path)
 		skip("no file", T_AFTER, n);
 		return;
 	}
+	/* the race part left it truncated to 32 KiB */
+	if (truncate(path, FILE_SIZE))
+		diag("truncate to 64 KiB: %s", errno_name(errno));
 	ret = pthread_create(&t, NULL, loop_thread, &l);
 	started = !ret;
 	if (ret)
