@@ -20,6 +20,9 @@
  * dl_pin	pages one owner pinned under one lease: the (owner, file)
  *		accounting record.  Memory grows with these pairs, never with
  *		pages.
+ * dl_charge	pages one pin context charged to one dl_pin beyond the first
+ *		(which the context keeps inline): only for contexts that span
+ *		several leased files.
  *
  * Lock order: i_rwsem -> file_rwsem -> flc_lock -> dl_lock.  dl_lock is a
  * leaf: nothing sleeps or takes another lock while holding it.
@@ -94,6 +97,13 @@ struct dl_pin {
 	unsigned long npages;
 };
 
+/* in daxlease_pins->more: charges of a context to further records */
+struct dl_charge {
+	struct dl_charge *next;
+	struct dl_pin *rec;
+	unsigned long npages;
+};
+
 #ifndef CONFIG_DAXLEASE_HOOKS
 /*
  * Kernels without the hooks: the header declares these only with
@@ -118,6 +128,7 @@ int dl_layout_change(struct inode *inode);
 void dl_lease_file_release(struct file *filp);
 struct dl_lease *dl_live_lease(struct inode *inode, struct pid *tgid);
 bool dl_layout_leased(struct inode *inode);
+bool dl_inode_pinned(struct inode *inode);
 void dl_lease_unlink(struct dl_lease *dl);
 void dl_lease_free(struct dl_lease *dl);
 void dl_lease_prune(void);
@@ -127,9 +138,8 @@ int dl_gup_longterm(struct vm_area_struct *vma, unsigned int gup_flags,
 		    struct daxlease_pins *pins);
 int dl_pinned(struct daxlease_pins *pins, struct file *owner_file,
 	      struct address_space *mapping, unsigned long npages);
-void dl_unpinned(struct daxlease_pins *pins, struct address_space *mapping,
-		 unsigned long npages);
 void dl_pins_release(struct daxlease_pins *pins);
+bool dl_mapping_pinned(struct address_space *mapping);
 void dl_owner_file_release(struct file *filp);
 struct dl_owner *dl_owner_find(void *key);
 

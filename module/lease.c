@@ -88,13 +88,16 @@ static bool dl_is_ours(const struct file_lease *fl)
 	       fl->fl_lmops == &dl_unbreakable_lmops;
 }
 
-/* Only regular files of fsdax ext4 and XFS mounts implement the hooks. */
+/*
+ * Only regular DAX files of file systems that ask before every layout
+ * change (they mark their superblocks: ext4 under any of its names, XFS),
+ * never by name: a DAX file system without the hooks could not refuse a
+ * truncate of pinned blocks.
+ */
 static bool dl_fsdax_file(struct inode *inode)
 {
-	const char *fs = inode->i_sb->s_type->name;
-
 	return S_ISREG(inode->i_mode) && IS_DAX(inode) &&
-	       (!strcmp(fs, "ext4") || !strcmp(fs, "xfs"));
+	       (inode->i_sb->s_iflags & SB_I_DAXLEASE);
 }
 
 static struct dl_lease *dl_lease_by_file(struct file *filp)
@@ -115,6 +118,25 @@ static struct dl_inode *dl_inode_find(struct inode *inode)
 		if (dli->inode == inode)
 			return dli;
 	return NULL;
+}
+
+/* Are pages of @inode pinned under any of its leases? */
+bool dl_inode_pinned(struct inode *inode)
+{
+	struct dl_inode *dli;
+	struct dl_lease *dl;
+	bool pinned = false;
+
+	spin_lock(&dl_lock);
+	dli = dl_inode_find(inode);
+	if (dli)
+		list_for_each_entry(dl, &dli->leases, inode_link)
+			if (dl->npages) {
+				pinned = true;
+				break;
+			}
+	spin_unlock(&dl_lock);
+	return pinned;
 }
 
 /* A live unbreakable lease of thread group @tgid on @inode (dl_lock). */

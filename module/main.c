@@ -43,8 +43,8 @@ static const struct daxlease_ops dl_ops = {
 	.layout_change = dl_layout_change,
 	.gup_longterm = dl_gup_longterm,
 	.pinned = dl_pinned,
-	.unpinned = dl_unpinned,
 	.pins_release = dl_pins_release,
+	.mapping_pinned = dl_mapping_pinned,
 	.file_release = dl_file_release,
 	.proc_show = dl_proc_show,
 };

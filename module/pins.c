@@ -6,9 +6,13 @@
  * group holds a live unbreakable lease on the file and the caller keeps a
  * pin context (struct daxlease_pins), so that its unpins can be attributed.
  * GUP then charges the pinned pages, run by run, to the (owner, lease)
- * record; unpins are taken from the (owner, inode) records, orphaned leases
- * first.  Per page the work is O(1) in the core (grouping by mapping); per
- * run it is a short list walk here.
+ * record, and the context records which records it charged and how many
+ * pages: the first one inline, further ones (an MR over several files) in
+ * a short list.  The caller releases the context as a whole after its last
+ * unpin, which takes exactly those counts back: no page is looked up again
+ * (its mapping may have changed meanwhile), an unpin never drains another
+ * context's lease, and a lease is busy exactly as long as pages charged to
+ * it are pinned.
  *
  * Owners: a pin context gets its owner on its first charge: the file given
  * by the core (RDMA: the uverbs file the command was issued on) or, without
@@ -39,16 +43,21 @@ struct dl_owner *dl_owner_find(void *key)
 	return NULL;
 }
 
-static struct dl_owner *dl_owner_alloc(struct file *file)
+/*
+ * A new owner for @file (NULL: the mm of current) in *@ownerp.  Fails with
+ * EOPNOTSUPP once the module is going away, so that GUP unpins (fail
+ * closed) instead of charging to a module that cannot hold the charge.
+ */
+static int dl_owner_alloc(struct file *file, struct dl_owner **ownerp)
 {
 	struct dl_owner *owner;
 
 	if (!try_module_get(THIS_MODULE))
-		return NULL;
+		return -EOPNOTSUPP;
 	owner = kzalloc(sizeof(*owner), GFP_KERNEL);
 	if (!owner) {
 		module_put(THIS_MODULE);
-		return NULL;
+		return -ENOMEM;
 	}
 	INIT_LIST_HEAD(&owner->pins);
 	if (file) {
@@ -59,7 +68,8 @@ static struct dl_owner *dl_owner_alloc(struct file *file)
 		owner->key = current->mm;
 		mmgrab(owner->mm);
 	}
-	return owner;
+	*ownerp = owner;
+	return 0;
 }
 
 static void dl_owner_free(struct dl_owner *owner)
@@ -104,138 +114,222 @@ static bool dl_mapping_ok(struct address_space *mapping)
 	return mapping && !((unsigned long)mapping & PAGE_MAPPING_FLAGS);
 }
 
+/* Objects dl_charge() may need, allocated outside dl_lock. */
+struct dl_prealloc {
+	struct dl_owner *owner;
+	struct dl_pin *rec;
+	struct dl_charge *chg;
+};
+
+#define DL_NEED_OWNER	1
+#define DL_NEED_REC	2
+#define DL_NEED_CHG	4
+
+static struct dl_pin *dl_rec_find(struct dl_owner *owner, struct dl_lease *dl)
+{
+	struct dl_pin *rec;
+
+	list_for_each_entry(rec, &owner->pins, owner_link)
+		if (rec->lease == dl)
+			return rec;
+	return NULL;
+}
+
+/* Where @pins counts the pages it charged to @rec, or NULL. */
+static unsigned long *dl_ctx_count(struct daxlease_pins *pins,
+				   struct dl_pin *rec)
+{
+	struct dl_charge *c;
+
+	if (pins->rec == rec)
+		return &pins->npages;
+	for (c = pins->more; c; c = c->next)
+		if (c->rec == rec)
+			return &c->npages;
+	return NULL;
+}
+
+/*
+ * Charge @npages pages of @inode to @pins (dl_lock).  Returns -EAGAIN with
+ * *@need set if an object must be allocated first; nothing changed then.
+ */
+static int dl_charge(struct daxlease_pins *pins, void *key,
+		     struct inode *inode, unsigned long npages,
+		     struct dl_prealloc *pa, unsigned int *need)
+{
+	struct dl_owner *owner;
+	unsigned long *count;
+	struct dl_charge *c;
+	struct dl_pin *rec;
+	struct dl_lease *dl;
+
+	/* re-check: the lease may have gone since check_vma_flags() */
+	dl = dl_live_lease(inode, task_tgid(current));
+	if (!dl)
+		return -EPERM;
+
+	owner = pins->owner ?: dl_owner_find(key);
+	rec = owner ? dl_rec_find(owner, dl) : NULL;
+	count = rec ? dl_ctx_count(pins, rec) : NULL;
+	*need = 0;
+	if (!owner && !pa->owner)
+		*need |= DL_NEED_OWNER;
+	if (!rec && !pa->rec)
+		*need |= DL_NEED_REC;
+	if (!count && pins->rec && !pa->chg)
+		*need |= DL_NEED_CHG;
+	if (*need)
+		return -EAGAIN;
+
+	if (!owner) {
+		owner = pa->owner;
+		pa->owner = NULL;
+		hash_add_rcu(dl_owners, &owner->hnode,
+			     (unsigned long)owner->key);
+		owner->hashed = true;
+	}
+	if (!pins->owner) {
+		owner->refs++;		/* the pin context's reference */
+		pins->owner = owner;
+	}
+	if (!rec) {
+		rec = pa->rec;
+		pa->rec = NULL;
+		rec->owner = owner;
+		rec->lease = dl;
+		list_add_tail(&rec->owner_link, &owner->pins);
+		list_add_tail(&rec->lease_link, &dl->pins);
+		owner->refs++;		/* the record's reference */
+	}
+	if (!count && !pins->rec) {
+		pins->rec = rec;
+		count = &pins->npages;
+	} else if (!count) {
+		c = pa->chg;
+		pa->chg = NULL;
+		c->rec = rec;
+		c->next = pins->more;
+		pins->more = c;
+		count = &c->npages;
+	}
+	*count += npages;
+	rec->npages += npages;
+	dl->npages += npages;
+	return 0;
+}
+
+/*
+ * GUP pinned @npages pages of @mapping for @pins.  Allocates only what the
+ * first charge of an owner, of an (owner, lease) pair or of a further lease
+ * in the context needs: later charges of a context are O(1) plus a walk of
+ * the owner's records, with no allocation.
+ */
 int dl_pinned(struct daxlease_pins *pins, struct file *owner_file,
 	      struct address_space *mapping, unsigned long npages)
 {
-	struct dl_owner *owner, *new_owner = NULL;
-	struct dl_pin *rec, *new_rec;
-	struct dl_lease *dl;
-	int ret = 0;
+	void *key = owner_file ?: (void *)current->mm;
+	struct dl_prealloc pa = {};
+	unsigned int need;
+	int ret;
 
 	/* shared (reflinked) extents cannot be attributed to one file */
 	if (!dl_mapping_ok(mapping))
 		return -EPERM;
 
-	new_rec = kzalloc(sizeof(*new_rec), GFP_KERNEL);
-	if (!new_rec)
-		return -ENOMEM;
-	if (!pins->owner) {
-		new_owner = dl_owner_alloc(owner_file);
-		if (!new_owner) {
-			kfree(new_rec);
-			return -ENOMEM;
+	for (;;) {
+		spin_lock(&dl_lock);
+		ret = dl_charge(pins, key, mapping->host, npages, &pa, &need);
+		spin_unlock(&dl_lock);
+		if (ret != -EAGAIN)
+			break;
+		if ((need & DL_NEED_OWNER) && !pa.owner) {
+			ret = dl_owner_alloc(owner_file, &pa.owner);
+			if (ret)
+				break;
+		}
+		if ((need & DL_NEED_REC) && !pa.rec) {
+			pa.rec = kzalloc(sizeof(*pa.rec), GFP_KERNEL);
+			if (!pa.rec) {
+				ret = -ENOMEM;
+				break;
+			}
+		}
+		if ((need & DL_NEED_CHG) && !pa.chg) {
+			pa.chg = kzalloc(sizeof(*pa.chg), GFP_KERNEL);
+			if (!pa.chg) {
+				ret = -ENOMEM;
+				break;
+			}
 		}
 	}
-
-	spin_lock(&dl_lock);
-	/* re-check: the lease may have gone since check_vma_flags() */
-	dl = dl_live_lease(mapping->host, task_tgid(current));
-	if (!dl) {
-		ret = -EPERM;
-		goto unlock;
-	}
-
-	owner = pins->owner;
-	if (!owner) {
-		owner = dl_owner_find(new_owner->key);
-		if (!owner) {
-			owner = new_owner;
-			new_owner = NULL;
-			hash_add_rcu(dl_owners, &owner->hnode,
-				     (unsigned long)owner->key);
-			owner->hashed = true;
-		}
-		owner->refs++;		/* the pin context's reference */
-		pins->owner = owner;
-	}
-
-	list_for_each_entry(rec, &owner->pins, owner_link)
-		if (rec->lease == dl)
-			goto charge;
-	rec = new_rec;
-	new_rec = NULL;
-	rec->owner = owner;
-	rec->lease = dl;
-	list_add_tail(&rec->owner_link, &owner->pins);
-	list_add_tail(&rec->lease_link, &dl->pins);
-	owner->refs++;			/* the record's reference */
-charge:
-	rec->npages += npages;
-	dl->npages += npages;
-unlock:
-	spin_unlock(&dl_lock);
-	kfree(new_rec);
-	if (new_owner)
-		dl_owner_free(new_owner);
+	kfree(pa.rec);
+	kfree(pa.chg);
+	if (pa.owner)
+		dl_owner_free(pa.owner);
 	return ret;
 }
 
-/* The record of @owner for @inode to uncharge: orphaned leases first. */
-static struct dl_pin *dl_pin_find(struct dl_owner *owner, struct inode *inode)
+/* Take @npages charged by a context from @rec (dl_lock). */
+static void dl_uncharge(struct dl_pin *rec, unsigned long npages,
+			struct list_head *dead)
 {
-	struct dl_pin *rec, *found = NULL;
+	struct dl_lease *dl;
 
-	list_for_each_entry(rec, &owner->pins, owner_link) {
-		if (rec->lease->inode != inode)
-			continue;
-		if (rec->lease->state == DL_ORPHANED)
-			return rec;
-		found = found ?: rec;
-	}
-	return found;
-}
-
-void dl_unpinned(struct daxlease_pins *pins, struct address_space *mapping,
-		 unsigned long npages)
-{
-	struct dl_owner *owner = pins->owner;
-	struct dl_lease *dl, *tmp;
-	LIST_HEAD(dead);
-	struct dl_pin *rec;
-	unsigned long n;
-
-	if (WARN_ON_ONCE(!dl_mapping_ok(mapping)))
+	if (!rec || WARN_ON_ONCE(npages > rec->npages))
 		return;
-
-	spin_lock(&dl_lock);
-	while (npages) {
-		rec = dl_pin_find(owner, mapping->host);
-		if (WARN_ON_ONCE(!rec))
-			break;
-		n = min(npages, rec->npages);
-		rec->npages -= n;
-		npages -= n;
-		dl = rec->lease;
-		dl->npages -= n;
-		if (rec->npages)
-			continue;
-
+	dl = rec->lease;
+	rec->npages -= npages;
+	dl->npages -= npages;
+	if (!rec->npages) {
 		list_del(&rec->owner_link);
 		list_del(&rec->lease_link);
-		kfree(rec);
 		/* the pin context still holds a reference */
-		WARN_ON_ONCE(dl_owner_put(owner));
-		if (!dl->npages && dl->state == DL_ORPHANED) {
-			dl_lease_unlink(dl);
-			list_add(&dl->all_link, &dead);
-		}
+		WARN_ON_ONCE(dl_owner_put(rec->owner));
+		kfree(rec);
 	}
-	spin_unlock(&dl_lock);
-
-	list_for_each_entry_safe(dl, tmp, &dead, all_link)
-		dl_lease_free(dl);
+	if (!dl->npages && dl->state == DL_ORPHANED) {
+		dl_lease_unlink(dl);
+		list_add(&dl->all_link, dead);
+	}
 }
 
+/*
+ * Every page of @pins is unpinned: drop exactly what it charged, lease by
+ * lease, then its owner reference.  No page is looked at.
+ */
 void dl_pins_release(struct daxlease_pins *pins)
 {
+	struct dl_charge *c, *more = pins->more;
+	struct dl_lease *dl, *tmp;
 	struct dl_owner *owner;
+	LIST_HEAD(dead);
 
 	spin_lock(&dl_lock);
+	dl_uncharge(pins->rec, pins->npages, &dead);
+	for (c = more; c; c = c->next)
+		dl_uncharge(c->rec, c->npages, &dead);
 	owner = dl_owner_put(pins->owner);
-	pins->owner = NULL;
 	spin_unlock(&dl_lock);
+
+	pins->owner = NULL;
+	pins->rec = NULL;
+	pins->npages = 0;
+	pins->more = NULL;
+	while (more) {
+		c = more;
+		more = c->next;
+		kfree(c);
+	}
+	list_for_each_entry_safe(dl, tmp, &dead, all_link)
+		dl_lease_free(dl);
 	if (owner)
 		dl_owner_free(owner);
+}
+
+/* fsync: must every present page of @mapping be written back? */
+bool dl_mapping_pinned(struct address_space *mapping)
+{
+	return dl_inode_pinned(mapping->host);
 }
 
 /* Last close of @filp: an owner file is forgotten, its pins stay. */

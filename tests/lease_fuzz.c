@@ -17,7 +17,8 @@
  * README.md) and the stock lease rules give for the state the test keeps:
  * per open file its lease (none, read, write, 16, 48), per unbreakable
  * lease its pinned pages, charged and uncharged the way the contract says
- * (the oldest live lease of the caller; unpins from orphaned leases first),
+ * (the oldest live lease of the caller; a deregistration takes back exactly
+ * what its registration charged, from that lease),
  * orphaned leases after the last close of a pinned one. A case ends by
  * releasing everything; then no lease or pin may be left in /proc/daxlease
  * and a regular file must still hold its size and pattern.
@@ -139,6 +140,7 @@ struct mapent {
 
 struct mrent {
 	struct ibv_mr *mr;
+	int lease;		/* index in leases[] it was charged to, or -1 */
 };
 
 struct fuzz_case {
@@ -369,41 +371,24 @@ static void charge(struct fuzz_case *c, int lease, unsigned long n)
 	c->prec[free_i].order = c->next_order++;
 }
 
-/* Unpin @n pages: from records of orphaned leases first, in list order. */
-static void uncharge(struct fuzz_case *c, unsigned long n)
+/* An MR went: exactly its @n pages leave @lease, the one it charged. */
+static void uncharge(struct fuzz_case *c, int lease, unsigned long n)
 {
-	int i, pick;
-	unsigned long take;
+	struct lrec *l = &c->lease[lease];
+	int i;
 
-	while (n) {
-		pick = -1;
-		for (i = 0; i < MAX_LEASES; i++) {
-			struct prec *p = &c->prec[i];
+	for (i = 0; i < MAX_LEASES; i++) {
+		struct prec *p = &c->prec[i];
 
-			if (p->lease < 0)
-				continue;
-			if (pick < 0 ||
-			    (c->lease[p->lease].orphaned &&
-			     !c->lease[c->prec[pick].lease].orphaned) ||
-			    (c->lease[p->lease].orphaned ==
-			     c->lease[c->prec[pick].lease].orphaned &&
-			     p->order < c->prec[pick].order))
-				pick = i;
-		}
-		if (pick < 0)
-			return;
-		take = n < c->prec[pick].npages ? n : c->prec[pick].npages;
-		c->prec[pick].npages -= take;
-		c->lease[c->prec[pick].lease].npages -= take;
-		n -= take;
-		if (!c->prec[pick].npages) {
-			struct lrec *l = &c->lease[c->prec[pick].lease];
-
-			c->prec[pick].lease = -1;
-			if (l->orphaned && !l->npages)
-				l->used = false;
-		}
+		if (p->lease != lease)
+			continue;
+		p->npages -= n;
+		if (!p->npages)
+			p->lease = -1;
 	}
+	l->npages -= n;
+	if (l->orphaned && !l->npages)
+		l->used = false;
 }
 
 /* A reference to @filp went; at the last one its lease goes or orphans. */
@@ -750,6 +735,7 @@ static bool op_reg(struct fuzz_case *c)
 	if (!mr)
 		return true;
 	c->mr[r].mr = mr;
+	c->mr[r].lease = target;
 	if (target >= 0)
 		charge(c, target, FILE_PAGES);
 	return true;
@@ -764,8 +750,9 @@ static bool op_dereg(struct fuzz_case *c)
 	err = ibv_dereg_mr(c->mr[r].mr);
 	check(c, S_MAP, err ? -1 : 0, err, false, 0, "ibv_dereg_mr");
 	c->mr[r].mr = NULL;
-	if (fsdax(c->kind))
-		uncharge(c, FILE_PAGES);
+	if (c->mr[r].lease >= 0)
+		uncharge(c, c->mr[r].lease, FILE_PAGES);
+	c->mr[r].lease = -1;
 	return true;
 }
 

@@ -11,10 +11,12 @@
  *   count, "orphaned"), still refusing layout changes (ETXTBSY for others,
  *   EDEADLK for the holder process), file still in our file_pins, no
  *   new pins under it (EPERM).
- * - A new lease beside the orphan takes new pins; unpins of the owner's
- *   pages of that file are taken from the orphan first (module README), and
- *   the orphan disappears with its last pin; then F_UNLCK works and so does
- *   the next truncate.
+ * - A new lease beside the orphan takes new pins; deregistering that MR
+ *   takes exactly its pages from the new lease, not from the orphan of the
+ *   same owner and file (pin contexts record what they charged, module
+ *   README), so F_UNLCK of the new lease works at once while the orphan
+ *   stays; the orphan disappears with its own MR, and then the next
+ *   truncate works.
  * - The other order: close() first keeps the lease live (the mapping holds
  *   the file), munmap() then orphans it.
  * - The owner outlives its fd: a child closes the uverbs fd of its
@@ -74,9 +76,9 @@
 #define T_ORPHAN_PIN	"%s: orphaned: a new fd's mapping, no other lease: ibv_reg_mr fails with EPERM"
 #define T_NEW_LEASE	"%s: that fd takes 48 beside the orphan and registers 1 MiB of its mapping"
 #define T_TWO		"%s: /proc/daxlease: orphaned lease 512 pages, new live lease 256; file_pins lists the file once"
-#define T_DEREG_NEW	"%s: deregister the 1 MiB MR: unpins taken from the orphan first: orphaned 256, live 256"
-#define T_DEREG_OLD	"%s: deregister the first MR: the orphan is gone, the live lease has 0 pages"
-#define T_UNLCK		"%s: F_UNLCK of the new lease returns 0; no /proc/daxlease entry for the file"
+#define T_DEREG_NEW	"%s: deregister the 1 MiB MR: exactly its pages leave the new lease: orphaned 512, live 0"
+#define T_UNLCK		"%s: F_UNLCK of the new lease returns 0 with the orphan still pinned; /proc/daxlease: only the orphan, 512 pages"
+#define T_DEREG_OLD	"%s: deregister the first MR: the orphan is gone; no /proc/daxlease entry for the file"
 #define T_TRUNC_OK	"%s: truncate(2) by another process now succeeds, size 1 MiB"
 #define T_B_SETUP	"%s: second file: F_SETLEASE 48, map, register"
 #define T_B_CLOSE	"%s: close of the lease fd first: the mapping keeps the file, the lease stays live with 512 pages"
@@ -340,25 +342,25 @@ static void round_a(const char *n, const char *dir, uint64_t seed,
 	r = c.ok ? mr_dereg(g.mr) : -1;
 	if (c.ok)
 		g.mr = NULL;
-	want = c.ok ? cat_free(2, one_lease(getpid(), fd1, true, HALF_PAGES,
+	want = c.ok ? cat_free(2, one_lease(getpid(), fd1, true, FILE_PAGES,
 					    f->esc, upath),
-			       one_lease(getpid(), g.fd, false, HALF_PAGES,
+			       one_lease(getpid(), g.fd, false, 0,
 					 f->esc, upath)) : NULL;
 	STEP(&c, !r && gview_is(f->esc, want), T_DEREG_NEW, n);
-	free(want);
-
-	r = c.ok ? mr_dereg(f->mr) : -1;
-	if (c.ok)
-		f->mr = NULL;
-	want = c.ok ? one_lease(getpid(), g.fd, false, 0, f->esc, upath) :
-		      NULL;
-	STEP(&c, !r && gview_is(f->esc, want), T_DEREG_OLD, n);
 	free(want);
 
 	r = c.ok ? lease_set(g.fd, F_UNLCK) : -1;
 	if (c.ok && r)
 		diag("F_UNLCK: %s", errno_name(errno));
-	STEP(&c, !r && gview_is(f->esc, ""), T_UNLCK, n);
+	want = c.ok ? one_lease(getpid(), fd1, true, FILE_PAGES, f->esc,
+				upath) : NULL;
+	STEP(&c, !r && gview_is(f->esc, want), T_UNLCK, n);
+	free(want);
+
+	r = c.ok ? mr_dereg(f->mr) : -1;
+	if (c.ok)
+		f->mr = NULL;
+	STEP(&c, !r && gview_is(f->esc, ""), T_DEREG_OLD, n);
 	CHECK(&c, other_truncate_is(f->path, 0), T_TRUNC_OK, n);
 
 	file_release(&g);

@@ -15,6 +15,10 @@
  * lives in a module; the kernel only carries the hooks below.  With no
  * module registered every hook is a static branch that leads straight back
  * to the stock code, so a patched kernel behaves exactly like a stock one.
+ * The one hook that does not test the static key is the charge after a
+ * long-term pin inside a pin bracket (RDMA and io_uring registrations):
+ * it looks at each pinned page, so that a module unloaded since the gate
+ * admitted the VMA cannot leave an fsdax page pinned without a charge.
  *
  * Hooks and why each is needed:
  *
@@ -34,19 +38,32 @@
  *   check_and_migrate_movable_pages() never tries to migrate them; GUP-fast
  *   bails out to the slow path for devmap entries with FOLL_LONGTERM, so the
  *   slow path gate is the only one.
- * - pinned/unpinned/pins_release: accounting of long-term fsdax pins.  A
- *   pin can only be accounted if its unpin can be attributed, which the
+ * - pinned/pins_release: accounting of long-term fsdax pins.  A pin can
+ *   only be accounted if its unpin can be attributed, which the
  *   unpin_user_page*() API cannot do (it does not know FOLL_LONGTERM nor
  *   the owner).  So only owner-aware callers that keep a struct
  *   daxlease_pins next to their pages may pin fsdax pages: they bracket the
  *   pin call with daxlease_pins_begin()/end(), GUP charges the pinned pages
- *   to the pin context, and the caller reports unpins with
- *   daxlease_unpin_pages()/daxlease_unpin_range() and drops the context
- *   with daxlease_pins_release().  The gate refuses FOLL_LONGTERM fsdax pins
- *   made outside such a bracket, so short-term FOLL_PIN pins (O_DIRECT) are
- *   never counted or refused and unconverted long-term users (VFIO,
- *   gup_test, ...) keep failing.  RDMA umem and io_uring fixed buffers are
- *   converted.
+ *   to the pin context, which records which leases it charged and how many
+ *   pages, and after unpinning all its pages the caller releases the
+ *   context as a whole with daxlease_pins_release().  Nothing is looked up
+ *   per page on unpin (page->mapping may have changed by then), and the
+ *   charge goes only after the pages are unpinned.  The gate refuses
+ *   FOLL_LONGTERM fsdax pins made outside such a bracket, so short-term
+ *   FOLL_PIN pins (O_DIRECT) are never counted or refused and unconverted
+ *   long-term users (VFIO, gup_test, ...) keep failing.  RDMA umem and
+ *   io_uring fixed buffers are converted.  Fail closed: fsdax pages pinned
+ *   in a bracket that cannot be charged (no module any more, a file system
+ *   without the hooks, a refusal) are unpinned and the pin fails.
+ * - eligibility: only file systems that call the layout hooks set
+ *   SB_I_DAXLEASE on their superblocks (ext4 under all its names, XFS);
+ *   the core refuses long-term pins of fsdax pages of any other file
+ *   system, whatever a module says.
+ * - mapping_pinned (mm/filemap.c): an fsync/msync of a file with pinned pages
+ *   writes back every present entry in the range, not only the dirty
+ *   ones: DMA by the NIC (or a kernel copy into an io_uring buffer)
+ *   never dirties the PTE, so a clean entry may hold data that is not
+ *   flushed to persistence yet.
  * - owner scope (RDMA uverbs): ib_umem_get() no longer gets a udata,
  *   so the uverbs file a command was issued on cannot reach it as an
  *   argument.  ib_uverbs_write()/ib_uverbs_ioctl() publish it in
@@ -104,13 +121,28 @@ struct vm_area_struct;
 #define DAXLEASE_F_EXCLUSIVE	32
 
 /*
+ * super_block->s_iflags: the file system asks daxlease before every layout
+ * change (set by ext4 and XFS in fill_super).  Long-term pins of fsdax
+ * pages are only possible on such superblocks.  Kept here rather than with
+ * the other SB_I_* bits so that the hooks touch no widely included header;
+ * the bit is above every SB_I_* bit of this tree.
+ */
+#define SB_I_DAXLEASE		0x40000000
+
+/*
  * Pin context of an owner-aware long-term pinner, kept next to its page
- * array (e.g. in struct ib_umem) and zero-initialised.  @owner is the
- * module's owner object, set when the first fsdax page is charged and
- * cleared by daxlease_pins_release().  Only the module dereferences it.
+ * array (e.g. in struct ib_umem) and zero-initialised.  It records exactly
+ * what it charged: @owner is the module's owner object, @rec the first
+ * (owner, lease) record charged and @npages the pages charged to it; @more
+ * holds the charges to further leases (an MR that spans several files).
+ * Set when the first fsdax page is charged, cleared by
+ * daxlease_pins_release().  Only the module dereferences them.
  */
 struct daxlease_pins {
 	void *owner;
+	void *rec;
+	unsigned long npages;
+	void *more;
 };
 
 /**
@@ -142,14 +174,16 @@ struct daxlease_pins {
  *	page array) for pin context @pins on behalf of owner file @owner_file
  *	(NULL: the mm of current).  Context: process, the pinner's task,
  *	mmap_lock may or may not be held, may sleep (GFP_KERNEL ok).  @mapping
- *	is page->mapping and may be PAGE_MAPPING_DAX_SHARED.  On error the
- *	core undoes earlier charges with @unpinned and unpins all pages.
- * @unpinned: @npages pages of @mapping charged to @pins have been unpinned
- *	(their mapping is still stable: layout changes stay refused until the
- *	charge is dropped).  Context: process (may be a kernel thread), no core
- *	locks, may sleep.
- * @pins_release: @pins will not be used again (its pins are all gone).
- *	Context as @unpinned.
+ *	is page->mapping and may be PAGE_MAPPING_DAX_SHARED.  The charge is
+ *	recorded in @pins.  On error the core unpins all pages of the call;
+ *	charges already recorded stay in @pins (erring on the safe side: the
+ *	lease stays busy) until the caller, failing too, releases @pins.
+ * @pins_release: every page pinned in @pins has been unpinned and @pins
+ *	will not be used again: drop exactly the charges it recorded.
+ *	Context: process (may be a kernel thread), no core locks, may sleep.
+ * @mapping_pinned: are pages of @mapping pinned long-term under a lease?
+ *	Asked by fsync/msync of an fsdax file (mm/filemap.c).  Context: process,
+ *	may sleep but should not.
  * @file_release: last reference to @filp is being dropped (__fput(), before
  *	leases are removed and before ->release()).  Context: process or
  *	kernel thread (task_work, delayed_fput), no locks held, may sleep.
@@ -166,9 +200,8 @@ struct daxlease_ops {
 			    struct daxlease_pins *pins);
 	int (*pinned)(struct daxlease_pins *pins, struct file *owner_file,
 		      struct address_space *mapping, unsigned long npages);
-	void (*unpinned)(struct daxlease_pins *pins,
-			 struct address_space *mapping, unsigned long npages);
 	void (*pins_release)(struct daxlease_pins *pins);
+	bool (*mapping_pinned)(struct address_space *mapping);
 	void (*file_release)(struct file *filp);
 	int (*proc_show)(struct seq_file *m, struct task_struct *task);
 };
@@ -193,8 +226,6 @@ int __daxlease_break_layout(struct inode *inode, bool wait);
 int __daxlease_gup_longterm(struct vm_area_struct *vma,
 			    unsigned int gup_flags);
 long __daxlease_gup_pinned(struct page **pages, long npages);
-void __daxlease_unpin(struct daxlease_pins *pins, struct page **pages,
-		      struct page *first, unsigned long npages);
 void __daxlease_pins_release(struct daxlease_pins *pins);
 void __daxlease_file_release(struct file *filp);
 int proc_pid_file_pins(struct seq_file *m, struct pid_namespace *ns,
@@ -258,12 +289,33 @@ static inline int daxlease_gup_longterm(struct vm_area_struct *vma,
 /*
  * mm/gup.c: @npages pages were pinned FOLL_LONGTERM.  Charges the fsdax ones
  * to the current pin context; on failure unpins all pages and returns -errno.
+ * Not conditional on the static key: a module unloaded since the gate
+ * admitted the VMA must make the pin fail, not leave it unaccounted.
  */
 static inline long daxlease_gup_pinned(struct page **pages, long npages)
 {
-	if (current->daxlease_pins && daxlease_enabled())
+	if (current->daxlease_pins)
 		return __daxlease_gup_pinned(pages, npages);
 	return 0;
+}
+
+/* fs/dax.c: tag every present entry of [@start, @end] dirty */
+void dax_dirty_present(struct address_space *mapping, loff_t start,
+		       loff_t end);
+void __daxlease_fsync(struct address_space *mapping, loff_t start,
+		      loff_t end);
+
+/*
+ * mm/filemap.c, fsync/msync of @mapping before writeback: if pages of it are
+ * pinned long-term, write back every present DAX entry in the range.  A NIC
+ * writes pinned pages by DMA, which never dirties a PTE, so after the first
+ * fsync their entries stay clean however much the device wrote since.
+ */
+static inline void daxlease_fsync(struct address_space *mapping,
+				  loff_t start, loff_t end)
+{
+	if (daxlease_enabled())
+		__daxlease_fsync(mapping, start, end);
 }
 
 /* fs/locks.c: final fput of @filp */
@@ -311,37 +363,10 @@ static inline void daxlease_pins_end(struct daxlease_pins *prev)
 }
 
 /*
- * Inside a pin scope, the caller unpinned @pages[0..@npages) it had just
- * pinned (e.g. a partial pin it gives up).  A no-op outside a scope.
+ * Every page pinned in @pins has been unpinned: drop what it charged and its
+ * owner.  Call it only after the unpins, so that no layout change can
+ * happen while a page is still pinned.
  */
-static inline void daxlease_unpin_scope(struct page **pages,
-					unsigned long npages)
-{
-	struct daxlease_pins *pins = current->daxlease_pins;
-
-	if (pins && pins->owner)
-		__daxlease_unpin(pins, pages, NULL, npages);
-}
-
-/* The caller unpinned @pages[0..@npages) charged to @pins. */
-static inline void daxlease_unpin_pages(struct daxlease_pins *pins,
-					struct page **pages,
-					unsigned long npages)
-{
-	if (pins->owner)
-		__daxlease_unpin(pins, pages, NULL, npages);
-}
-
-/* The caller unpinned the @npages pages starting at @page. */
-static inline void daxlease_unpin_range(struct daxlease_pins *pins,
-					struct page *page,
-					unsigned long npages)
-{
-	if (pins->owner)
-		__daxlease_unpin(pins, NULL, page, npages);
-}
-
-/* All pins of @pins are gone; drop its owner. */
 static inline void daxlease_pins_release(struct daxlease_pins *pins)
 {
 	if (pins->owner)
@@ -392,6 +417,11 @@ static inline long daxlease_gup_pinned(struct page **pages, long npages)
 	return 0;
 }
 
+static inline void daxlease_fsync(struct address_space *mapping,
+				  loff_t start, loff_t end)
+{
+}
+
 static inline void daxlease_file_release(struct file *filp)
 {
 }
@@ -412,23 +442,6 @@ daxlease_pins_begin(struct daxlease_pins *pins)
 }
 
 static inline void daxlease_pins_end(struct daxlease_pins *prev)
-{
-}
-
-static inline void daxlease_unpin_scope(struct page **pages,
-					unsigned long npages)
-{
-}
-
-static inline void daxlease_unpin_pages(struct daxlease_pins *pins,
-					struct page **pages,
-					unsigned long npages)
-{
-}
-
-static inline void daxlease_unpin_range(struct daxlease_pins *pins,
-					struct page *page,
-					unsigned long npages)
 {
 }
 
