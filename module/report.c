@@ -11,21 +11,36 @@
  * /proc/daxlease (root only): the reverse view, every lease with its holder,
  * one line per lease and one indented line per owner with pins under it:
  *
- *	<pid> <fd> <unbreakable|breakable> <live|orphaned> <pages> <path>
+ *	<pid> <fd> <unbreakable|breakable> <live|orphaned> <pages> <dev> <path>
  *		<file|mm|closed> <pages> [<owner path or pid>]
  *
- * <pid> is the holder's thread group in the reader's pid namespace (0 if it
- * is not visible there), <fd> the fd given to F_SETLEASE.
+ * <pid> is the holder's thread group in the pid namespace of the /proc
+ * instance read (as /proc/locks), 0 if it is not visible there, "-" once the
+ * holder has exited (its struct pid is kept and the number may be reused).
+ * <fd> is the fd given to F_SETLEASE while that fd of the holder still
+ * refers to the leased file, else "-" (closed, dup2()ed over, holder gone,
+ * orphaned lease).  <dev> is "<major>:<minor>:<inode>" of the file, as in
+ * /proc/locks, so that a tool can match a file by device and inode rather
+ * than by the path text, which depends on the reader's mount namespace:
+ *
+ *	<pid> <fd> <unbreakable|breakable> <live|orphaned> <pages> <dev> <path>
+ *
+ * The global list is walked under RCU and dl_lock is held for one lease at a
+ * time, so a reader of a long report never holds up pins, unpins, leases or
+ * layout changes for longer than one record takes to print.
  */
 
 #include <linux/fdtable.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/kdev_t.h>
 #include <linux/pid.h>
 #include <linux/proc_fs.h>
+#include <linux/ptrace.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/seq_file.h>
 
 #include "daxlease.h"
@@ -85,6 +100,20 @@ int dl_proc_show(struct seq_file *m, struct task_struct *task)
 	struct mm_struct *mm;
 	struct file *file;
 	unsigned int fd;
+	int ret;
+
+	/*
+	 * As /proc/<pid>/maps (mm_access()): check access under
+	 * exec_update_lock, so that a setuid exec cannot slip in between the
+	 * core's check and the listing.
+	 */
+	ret = down_read_killable(&task->signal->exec_update_lock);
+	if (ret)
+		return ret;
+	if (!ptrace_may_access(task, PTRACE_MODE_READ_FSCREDS)) {
+		up_read(&task->signal->exec_update_lock);
+		return -EACCES;
+	}
 
 	for (fd = 0; ; fd++) {
 		rcu_read_lock();
@@ -101,6 +130,7 @@ int dl_proc_show(struct seq_file *m, struct task_struct *task)
 		dl_show_owner(m, NULL, 0, mm);
 		mmput(mm);
 	}
+	up_read(&task->signal->exec_update_lock);
 	return 0;
 }
 
@@ -123,25 +153,73 @@ static void dl_show_lease_owners(struct seq_file *m, struct dl_lease *dl)
 	}
 }
 
-static int dl_global_show(struct seq_file *m, void *v)
+/*
+ * Does fd @fd of the thread group @tgid still refer to @file (RCU)?  Only
+ * then is the fd worth printing: it may have been closed or dup2()ed over.
+ */
+static bool dl_fd_is(struct pid *tgid, int fd, struct file *file)
 {
-	struct dl_lease *dl;
+	struct task_struct *task;
+	unsigned int n = fd;
+	struct file *f;
+	bool same;
 
-	dl_lease_prune();
+	if (fd < 0 || !file)
+		return false;
+	task = pid_task(tgid, PIDTYPE_TGID);
+	if (!task)
+		return false;
+	f = task_lookup_next_fdget_rcu(task, &n);
+	if (!f)
+		return false;
+	same = n == fd && f == file;
+	fput(f);
+	return same;
+}
+
+/* One lease and its owners; dl_lock is held for this record only. */
+static void dl_global_show_one(struct seq_file *m, struct dl_lease *dl,
+			       struct pid_namespace *ns)
+{
+	bool alive, fd_ok;
+	struct inode *inode;
+
+	alive = pid_task(dl->tgid, PIDTYPE_TGID);
+	fd_ok = dl_fd_is(dl->tgid, dl->fd, READ_ONCE(dl->file));
 
 	spin_lock(&dl_lock);
-	list_for_each_entry(dl, &dl_all_leases, all_link) {
-		if (dl->state == DL_PENDING || dl->state == DL_DEAD)
-			continue;
-		seq_printf(m, "%d %d %s %s %lu ", pid_vnr(dl->tgid), dl->fd,
-			   dl->unbreakable ? "unbreakable" : "breakable",
-			   dl->state == DL_ORPHANED ? "orphaned" : "live",
-			   dl->npages);
-		dl_seq_lease_path(m, dl);
-		seq_putc(m, '\n');
-		dl_show_lease_owners(m, dl);
-	}
+	if (dl->state != DL_LIVE && dl->state != DL_ORPHANED)
+		goto out;
+	if (alive)
+		seq_printf(m, "%d ", pid_nr_ns(dl->tgid, ns));
+	else
+		seq_puts(m, "- ");
+	if (fd_ok && dl->state == DL_LIVE)
+		seq_printf(m, "%d ", dl->fd);
+	else
+		seq_puts(m, "- ");
+	inode = dl->inode;
+	seq_printf(m, "%s %s %lu %02x:%02x:%lu ",
+		   dl->unbreakable ? "unbreakable" : "breakable",
+		   dl->state == DL_ORPHANED ? "orphaned" : "live",
+		   dl->npages, MAJOR(inode->i_sb->s_dev),
+		   MINOR(inode->i_sb->s_dev), inode->i_ino);
+	dl_seq_lease_path(m, dl);
+	seq_putc(m, '\n');
+	dl_show_lease_owners(m, dl);
+out:
 	spin_unlock(&dl_lock);
+}
+
+static int dl_global_show(struct seq_file *m, void *v)
+{
+	struct pid_namespace *ns = proc_pid_ns(file_inode(m->file)->i_sb);
+	struct dl_lease *dl;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(dl, &dl_all_leases, global)
+		dl_global_show_one(m, dl, ns);
+	rcu_read_unlock();
 	return 0;
 }
 

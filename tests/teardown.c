@@ -21,7 +21,8 @@
  *   cannot be unloaded; R exits and everything goes.
  * - fork: P holds lease and MR, its fork child C inherits the fds and the
  *   mapping. C exits first (nothing changes), or P is SIGKILLed first (the
- *   lease stays live as C still has its file; the dead P is its holder);
+ *   lease stays live as C still has its file; /proc/daxlease shows its
+ *   holder as '-', never the dead P's pid, which may be reused);
  *   then the other one goes.
  * - A process dying between F_SETLEASE and ibv_reg_mr.
  * - mm-owned pins: P holds 48 and a 2 MiB io_uring fixed buffer of the
@@ -89,7 +90,7 @@
 #define F_NAME		"%s: fork, %s first: "
 #define T_F_SETUP	F_NAME "P holds 48 and a 2 MiB MR; its fork child C shows the same file_pins block"
 #define T_F_FIRST	F_NAME "%s ends and is gone within 10 s"
-#define T_F_STILL	F_NAME "/proc/daxlease unchanged (P's lease live, 512 pages), truncate(2) by another process fails with ETXTBSY"
+#define T_F_STILL	F_NAME "/proc/daxlease: P's lease live, 512 pages (once P is dead: holder and fd '-', not P's pid), truncate(2) by another process fails with ETXTBSY"
 #define T_F_SECOND	F_NAME "%s exits and is reaped within 10 s"
 #define T_F_GONE	F_NAME "no /proc/daxlease entry for the file"
 #define T_F_TRUNC	F_NAME "truncate(2) by another process succeeds"
@@ -454,8 +455,10 @@ static void fork_case(const char *n, const char *dir, uint64_t seed,
 		STEP(&c, !end_c(rep->child, true), T_F_FIRST, n, first, first);
 	else
 		STEP(&c, !keeper_kill(&p), T_F_FIRST, n, first, first);
-	CHECK(&c, view_is(esc, one_lease(ppid, rep->lease_fd, false,
-					 FILE_PAGES, esc, upath)) &
+	/* once P is dead, its lease names no pid (it may be reused) nor fd */
+	CHECK(&c, view_is(esc, one_lease(child_first ? ppid : -1,
+					 child_first ? rep->lease_fd : -1,
+					 false, FILE_PAGES, esc, upath)) &
 	      trunc_is(path, ETXTBSY), T_F_STILL, n, first);
 	if (child_first)
 		STEP(&c, !keeper_exit(&p), T_F_SECOND, n, first, second);
