@@ -27,7 +27,9 @@
  *
  * The global list is walked under RCU and dl_lock is held for one lease at a
  * time, so a reader of a long report never holds up pins, unpins, leases or
- * layout changes for longer than one record takes to print.
+ * layout changes for longer than one record takes to print.  file_pins
+ * takes path references of an owner's files under dl_lock and prints them
+ * after dropping it.
  */
 
 #include <linux/fdtable.h>
@@ -42,6 +44,7 @@
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/seq_file.h>
+#include <linux/slab.h>
 
 #include "daxlease.h"
 
@@ -58,41 +61,73 @@ void dl_seq_lease_path(struct seq_file *m, struct dl_lease *dl)
 /*
  * Each listing of an owner is a pass (dl_lock); an inode stamped with the
  * current pass was listed already. O(1) per record: an owner may pin
- * thousands of files, and the listing runs under dl_lock.
+ * thousands of files.
  */
 static unsigned long dl_show_pass;
 
-/* Pins owned by @file (at @fd) or, if @file is NULL, by @mm. */
+/*
+ * Pins owned by @file (at @fd) or, if @file is NULL, by @mm.  The owner's
+ * files are collected under dl_lock as path references (no printing, no
+ * d_path(): a reference count each) and printed after it is dropped, so a
+ * reader of a long list holds up pins and leases for microseconds, not for
+ * the time the text takes.
+ */
 static void dl_show_owner(struct seq_file *m, struct file *file,
 			  unsigned int fd, struct mm_struct *mm)
 {
+	void *key = file ? (void *)file : (void *)mm;
+	struct path *paths = NULL, *p;
+	size_t max = 0, want, n, i;
 	struct dl_owner *owner;
 	struct dl_pin *rec;
 	unsigned long pass;
 
-	spin_lock(&dl_lock);
-	owner = dl_owner_find(file ? (void *)file : (void *)mm);
-	if (!owner || list_empty(&owner->pins))
-		goto out;
-
-	if (file) {
-		seq_printf(m, "%u: ", fd);
-		seq_file_path(m, file, "\n");
-		seq_putc(m, '\n');
+	for (;;) {
+		spin_lock(&dl_lock);
+		owner = dl_owner_find(key);
+		if (!owner || list_empty(&owner->pins)) {
+			spin_unlock(&dl_lock);
+			kvfree(paths);
+			return;
+		}
+		want = list_count_nodes(&owner->pins);
+		if (want <= max)
+			break;
+		spin_unlock(&dl_lock);
+		kvfree(paths);
+		max = want;
+		paths = kvmalloc_array(max, sizeof(*paths), GFP_KERNEL);
+		if (!paths)
+			return;
 	}
+
+	n = 0;
 	pass = ++dl_show_pass;
 	list_for_each_entry(rec, &owner->pins, owner_link) {
 		/* pins are charged under unbreakable leases only: dli is set */
 		if (rec->lease->dli->shown == pass)
 			continue;
 		rec->lease->dli->shown = pass;
-		if (file)
-			seq_putc(m, '\t');
-		dl_seq_lease_path(m, rec->lease);
+		p = &paths[n++];
+		*p = rec->lease->file ? rec->lease->file->f_path :
+		     rec->lease->path;
+		path_get(p);
+	}
+	spin_unlock(&dl_lock);
+
+	if (file) {
+		seq_printf(m, "%u: ", fd);
+		seq_file_path(m, file, "\n");
 		seq_putc(m, '\n');
 	}
-out:
-	spin_unlock(&dl_lock);
+	for (i = 0; i < n; i++) {
+		if (file)
+			seq_putc(m, '\t');
+		seq_path(m, &paths[i], "\n");
+		seq_putc(m, '\n');
+		path_put(&paths[i]);
+	}
+	kvfree(paths);
 }
 
 int dl_proc_show(struct seq_file *m, struct task_struct *task)
