@@ -2,7 +2,8 @@
 /*
  * daxlease: reports.
  *
- * /proc/<pid>/file_pins (hook, PTRACE_MODE_READ checked by the kernel): one
+ * /proc/<pid>/file_pins (hook, PTRACE_MODE_READ checked by the kernel under
+ * the task's exec_update_lock, as for /proc/<pid>/maps): one
  * block per fd whose file owns pins ("<fd>: <owner path>" followed by one
  * tab-indented line per pinned file), then one line per file pinned by the
  * process's mm.  A file pinned under two leases of the same owner is listed
@@ -38,11 +39,9 @@
 #include <linux/kdev_t.h>
 #include <linux/pid.h>
 #include <linux/proc_fs.h>
-#include <linux/ptrace.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
-#include <linux/sched/signal.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 
@@ -135,20 +134,6 @@ int dl_proc_show(struct seq_file *m, struct task_struct *task)
 	struct mm_struct *mm;
 	struct file *file;
 	unsigned int fd;
-	int ret;
-
-	/*
-	 * As /proc/<pid>/maps (mm_access()): check access under
-	 * exec_update_lock, so that a setuid exec cannot slip in between the
-	 * core's check and the listing.
-	 */
-	ret = down_read_killable(&task->signal->exec_update_lock);
-	if (ret)
-		return ret;
-	if (!ptrace_may_access(task, PTRACE_MODE_READ_FSCREDS)) {
-		up_read(&task->signal->exec_update_lock);
-		return -EACCES;
-	}
 
 	for (fd = 0; ; fd++) {
 		rcu_read_lock();
@@ -165,7 +150,6 @@ int dl_proc_show(struct seq_file *m, struct task_struct *task)
 		dl_show_owner(m, NULL, 0, mm);
 		mmput(mm);
 	}
-	up_read(&task->signal->exec_update_lock);
 	return 0;
 }
 
