@@ -100,7 +100,7 @@
 #define T_D_TRUNC	"%s: truncate(2) by another process succeeds"
 #define T_U_SETUP	"%s: io_uring: P holds 48 and a 2 MiB fixed buffer: its lease live with 'mm 512', the file on an mm line of its file_pins; C (inherited ring) shows nothing"
 #define T_U_KILL	"%s: io_uring: P is SIGKILLed and reaped within 10 s"
-#define T_U_ORPHAN	"%s: io_uring: P's lease orphaned, 512 pages still charged to 'mm'; truncate(2) fails with ETXTBSY"
+#define T_U_ORPHAN	"%s: io_uring: P's lease orphaned (holder '-': P is dead), 512 pages still charged to 'mm'; truncate(2) fails with ETXTBSY"
 #define T_U_C_EXIT	"%s: io_uring: C exits and is reaped within 10 s"
 #define T_U_GONE	"%s: io_uring: no /proc/daxlease entry for the file"
 #define T_U_TRUNC	"%s: io_uring: truncate(2) by another process succeeds"
@@ -551,7 +551,8 @@ static void uring_case(const char *n, const char *dir, uint64_t seed,
 	     T_U_SETUP, n);
 	free(want);
 	STEP(&c, !keeper_kill(&p), T_U_KILL, n);
-	CHECK(&c, view_is(esc, cat_free(2, gv_lease(ppid, rep->lease_fd, true,
+	/* P is dead: holder '-' */
+	CHECK(&c, view_is(esc, cat_free(2, gv_lease(-1, rep->lease_fd, true,
 						    true, FILE_PAGES, esc),
 					strf("\tmm %lu\n", FILE_PAGES))) &
 	      trunc_is(path, ETXTBSY), T_U_ORPHAN, n);
