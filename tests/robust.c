@@ -121,19 +121,33 @@ static void *race_rdlck(void *arg)
 	return NULL;
 }
 
-static bool race(const char *path)
+/*
+ * On a file of its own, open read-only and by nobody for writing (a read
+ * lease needs that): F_RDLCK must succeed some of the time for the race to
+ * be one.
+ */
+static bool race(const char *dir, uint64_t seed)
 {
-	struct race r = { .fd = open(path, O_RDONLY) };
-	long long t0 = clock_ms();
+	struct race r = { .fd = -1 };
+	char path[PATH_MAX];
+	long long t0;
 	pthread_t th;
-	int type;
+	int type, fd;
 
+	fd = fs_file_create(dir, 4096, seed, path, sizeof(path));
+	if (fd < 0)
+		return false;
+	close(fd);
+	r.fd = open(path, O_RDONLY);
 	if (r.fd < 0) {
 		diag("open O_RDONLY: %s", errno_name(errno));
+		unlink(path);
 		return false;
 	}
+	t0 = clock_ms();
 	if (pthread_create(&th, NULL, race_rdlck, &r)) {
 		close(r.fd);
+		unlink(path);
 		return false;
 	}
 	while (clock_ms() - t0 < RACE_MS) {
@@ -153,9 +167,12 @@ static bool race(const char *path)
 	pthread_join(th, NULL);
 	lease_set(r.fd, F_UNLCK);
 	close(r.fd);
+	unlink(path);
 	diag("48 succeeded %lu times, F_RDLCK %lu times; 0 without a layout lease: %lu",
 	     r.set48, r.rdlck, r.bad);
-	return !r.bad;
+	if (!r.set48 || !r.rdlck)
+		diag("one side never won: no race");
+	return !r.bad && r.set48 && r.rdlck;
 }
 
 /* ---- fork child on the inherited fd ---- */
@@ -475,7 +492,7 @@ static void test_fs(const struct dax_fs *fs, uint64_t seed, bool lbt)
 	fd = fs_file_create(fs->path, FILE_SIZE, seed, path, sizeof(path));
 	if (fd >= 0)
 		diag("%s: %s", n, path);
-	ok(fd >= 0 && race(path), T_RACE, n);
+	ok(fs->path && race(fs->path, seed), T_RACE, n);
 	ok(fd >= 0 && fork_child_lease(fd), T_FORK, n);
 	ok(fd >= 0 && otrunc_holder(fd, path), T_OTRUNC, n);
 	ok(fs->path && otrunc_empty(fs->path), T_OTRUNC0, n);
