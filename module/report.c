@@ -230,21 +230,49 @@ out:
 	spin_unlock(&dl_lock);
 }
 
+/*
+ * /proc/daxlease as a seq_file iterator over the RCU list: each read(2)
+ * prints from where the last one stopped, instead of the whole list being
+ * printed again every time the buffer of a single_open() file grows.
+ * Records that come or go between two reads may be missed or repeated,
+ * as in /proc/locks.
+ */
+static void *dl_global_start(struct seq_file *m, loff_t *pos)
+	__acquires(RCU)
+{
+	rcu_read_lock();
+	return seq_list_start_rcu(&dl_all_leases, *pos);
+}
+
+static void *dl_global_next(struct seq_file *m, void *v, loff_t *pos)
+{
+	return seq_list_next_rcu(v, &dl_all_leases, pos);
+}
+
+static void dl_global_stop(struct seq_file *m, void *v)
+	__releases(RCU)
+{
+	rcu_read_unlock();
+}
+
 static int dl_global_show(struct seq_file *m, void *v)
 {
 	struct pid_namespace *ns = proc_pid_ns(file_inode(m->file)->i_sb);
-	struct dl_lease *dl;
 
-	rcu_read_lock();
-	list_for_each_entry_rcu(dl, &dl_all_leases, global)
-		dl_global_show_one(m, dl, ns);
-	rcu_read_unlock();
+	dl_global_show_one(m, list_entry(v, struct dl_lease, global), ns);
 	return 0;
 }
 
+static const struct seq_operations dl_global_ops = {
+	.start = dl_global_start,
+	.next = dl_global_next,
+	.stop = dl_global_stop,
+	.show = dl_global_show,
+};
+
 int dl_report_init(void)
 {
-	dl_proc = proc_create_single("daxlease", 0400, NULL, dl_global_show);
+	dl_proc = proc_create_seq("daxlease", 0400, NULL, &dl_global_ops);
 	return dl_proc ? 0 : -ENOMEM;
 }
 
