@@ -63,14 +63,15 @@ struct dl_inode {
 
 struct dl_lease {
 	struct hlist_node fnode;	/* dl_files, PENDING/LIVE only */
-	struct list_head all_link;	/* dl_all_leases */
+	struct list_head global;	/* dl_all_leases (RCU, see report.c) */
+	struct list_head all_link;	/* free for private lists once DEAD */
 	struct list_head inode_link;	/* dl_inode.leases (unbreakable) */
 	struct dl_inode *dli;		/* unbreakable only */
 	struct file *file;		/* PENDING/LIVE */
 	struct inode *inode;		/* pinned with ihold() once orphaned */
 	struct path path;		/* ORPHANED: copy of file->f_path */
 	struct pid *tgid;		/* holder thread group */
-	int fd;				/* fd passed to F_SETLEASE */
+	int fd;				/* fd passed to F_SETLEASE, -1: none */
 	bool unbreakable;
 	enum dl_state state;
 	unsigned long npages;		/* pages pinned under this lease */
@@ -131,7 +132,6 @@ bool dl_layout_leased(struct inode *inode);
 bool dl_inode_pinned(struct inode *inode);
 void dl_lease_unlink(struct dl_lease *dl);
 void dl_lease_free(struct dl_lease *dl);
-void dl_lease_prune(void);
 
 /* pins.c */
 int dl_gup_longterm(struct vm_area_struct *vma, unsigned int gup_flags,

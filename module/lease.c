@@ -188,7 +188,8 @@ void dl_lease_unlink(struct dl_lease *dl)
 {
 	if (dl->state == DL_PENDING || dl->state == DL_LIVE)
 		hash_del_rcu(&dl->fnode);
-	list_del(&dl->all_link);
+	/* report readers walk the list under RCU: keep ->next for them */
+	list_del_rcu(&dl->global);
 	if (dl->dli) {
 		list_del(&dl->inode_link);
 		if (list_empty(&dl->dli->leases)) {
@@ -221,13 +222,18 @@ static struct dl_lease *dl_lease_alloc(struct file *filp, bool unbreakable,
 {
 	struct dl_lease *dl;
 
+	/*
+	 * rmmod in progress: answer as the kernel will once the module is
+	 * gone (16 and 48 are EINVAL without a module), not ENOMEM.
+	 */
 	if (!try_module_get(THIS_MODULE))
-		return NULL;
+		return ERR_PTR(-EINVAL);
 	dl = kzalloc(sizeof(*dl), GFP_KERNEL);
 	if (!dl) {
 		module_put(THIS_MODULE);
-		return NULL;
+		return ERR_PTR(-ENOMEM);
 	}
+	INIT_LIST_HEAD(&dl->global);
 	INIT_LIST_HEAD(&dl->all_link);
 	INIT_LIST_HEAD(&dl->inode_link);
 	INIT_LIST_HEAD(&dl->pins);
@@ -245,7 +251,10 @@ static void dl_lease_publish(struct dl_lease *dl, struct dl_inode **dli)
 {
 	struct dl_lease *stale = dl_lease_by_file(dl->file);
 
-	/* a breakable lease that timed out leaves its record behind */
+	/*
+	 * A record for this file left behind (time_out_leases() removes
+	 * breakable leases through dl_change() now, so this should not be).
+	 */
 	if (WARN_ON_ONCE(stale && stale->npages))
 		stale = NULL;
 	if (stale) {
@@ -254,7 +263,7 @@ static void dl_lease_publish(struct dl_lease *dl, struct dl_inode **dli)
 	}
 
 	hash_add_rcu(dl_files, &dl->fnode, (unsigned long)dl->file);
-	list_add_tail(&dl->all_link, &dl_all_leases);
+	list_add_tail_rcu(&dl->global, &dl_all_leases);
 	if (!dl->unbreakable)
 		return;
 
@@ -357,6 +366,19 @@ dl_file_lease(struct file *filp, bool *other)
 	return ops;
 }
 
+/* Does the layout lease on @filp belong to the calling thread group? */
+static bool dl_lease_is_mine(struct file *filp)
+{
+	struct dl_lease *dl;
+	bool mine;
+
+	spin_lock(&dl_lock);
+	dl = dl_lease_by_file(filp);
+	mine = !dl || dl->tgid == task_tgid(current);
+	spin_unlock(&dl_lock);
+	return mine;
+}
+
 /*
  * F_SETLEASE with F_LAYOUT bits.  i_rwsem serialises lease creation with
  * layout changes (which run under i_rwsem), so a layout change either sees
@@ -385,8 +407,8 @@ int dl_setlease(struct file *filp, int arg, struct file_lease **flp,
 		WRITE_ONCE(dl_stock_setup, (*flp)->fl_lmops->lm_setup);
 
 	dl = dl_lease_alloc(filp, unbreakable, fa ? fa->fa_fd : -1);
-	if (!dl)
-		return -ENOMEM;
+	if (IS_ERR(dl))
+		return PTR_ERR(dl);
 	if (unbreakable) {
 		dli = kzalloc(sizeof(*dli), GFP_KERNEL);
 		if (!dli) {
@@ -395,11 +417,25 @@ int dl_setlease(struct file *filp, int arg, struct file_lease **flp,
 		}
 	}
 
-	inode_lock(inode);
+	/*
+	 * Killable: a layout change may hold i_rwsem while it waits for a
+	 * breakable lease to go (up to lease-break-time).
+	 */
+	ret = inode_lock_killable(inode);
+	if (ret)
+		goto out_free;
 	have = dl_file_lease(filp, &other);
 	ret = -EAGAIN;
 	if (other)
 		goto out_unlock;	/* a read/write lease on this file */
+	if (have && !dl_lease_is_mine(filp)) {
+		/*
+		 * The open file (inherited over fork, passed with SCM_RIGHTS)
+		 * carries another process's lease, and a file holds one
+		 * lease: the caller would hold nothing.
+		 */
+		goto out_unlock;
+	}
 	ret = 0;
 	if (have == want) {
 		/* nothing to change, but check who asks, as vfs_setlease() */
@@ -422,13 +458,20 @@ int dl_setlease(struct file *filp, int arg, struct file_lease **flp,
 	spin_unlock(&dl_lock);
 
 	ret = vfs_setlease(filp, F_RDLCK, flp, priv);
+	/*
+	 * 0 with *flp still ours: a stock F_SETLEASE F_RDLCK (which does not
+	 * take i_rwsem) installed a read lease on this file since the check
+	 * above, and vfs_setlease() modified that one instead: no layout
+	 * lease exists, say so as for a read lease found above.
+	 */
+	if (!ret && *flp)
+		ret = -EAGAIN;
 
 	spin_lock(&dl_lock);
-	if (!ret && !*flp) {
+	if (!ret) {
 		dl->state = DL_LIVE;
 		dl = NULL;
 	} else {
-		/* failed, or raced and an existing lease was kept */
 		dl_lease_unlink(dl);
 	}
 	spin_unlock(&dl_lock);
@@ -461,7 +504,7 @@ int dl_getlease(struct file_lease *fl, int type)
 
 /*
  * A layout change of @inode (i_rwsem held): refuse it while any unbreakable
- * lease, live or orphaned, exists on the inode.
+ * lease, live or orphaned, exists on the inode and the file is not empty.
  */
 int dl_layout_change(struct inode *inode)
 {
@@ -473,7 +516,11 @@ int dl_layout_change(struct inode *inode)
 	rcu_read_lock();
 	dli = dl_inode_find(inode);
 	rcu_read_unlock();
-	if (!dli)
+	/*
+	 * An empty file has no page to pin (i_rwsem keeps it empty): e.g.
+	 * open(O_TRUNC) of it frees and moves nothing.
+	 */
+	if (!dli || !i_size_read(inode))
 		return 0;
 
 	spin_lock(&dl_lock);
@@ -526,68 +573,4 @@ void dl_lease_file_release(struct file *filp)
 	kernel_setlease(filp, F_UNLCK, NULL, (void **)&filp);
 	if (dead)
 		dl_lease_free(dead);
-}
-
-/* A reference on the file of a live record (dl_lock), or NULL if it dies. */
-static struct file *dl_lease_get_file(struct dl_lease *dl)
-{
-	return atomic_long_inc_not_zero(&dl->file->f_count) ? dl->file : NULL;
-}
-
-/*
- * A breakable lease that a lease break timed out (time_out_leases()) is
- * gone without the module being told; drop such records before reporting.
- * i_rwsem (tried, so that a reader never waits for a lease break) orders
- * this with dl_setlease().
- */
-void dl_lease_prune(void)
-{
-	struct dl_lease *dl, *dead;
-	unsigned int n = 0, i, max = 0;
-	struct file **files;
-	bool other;
-
-	spin_lock(&dl_lock);
-	list_for_each_entry(dl, &dl_all_leases, all_link)
-		if (!dl->unbreakable && dl->state == DL_LIVE)
-			max++;
-	spin_unlock(&dl_lock);
-	if (!max)
-		return;
-	files = kcalloc(max, sizeof(*files), GFP_KERNEL);
-	if (!files)
-		return;
-
-	spin_lock(&dl_lock);
-	list_for_each_entry(dl, &dl_all_leases, all_link) {
-		if (dl->unbreakable || dl->state != DL_LIVE || n == max)
-			continue;
-		files[n] = dl_lease_get_file(dl);
-		if (files[n])
-			n++;
-	}
-	spin_unlock(&dl_lock);
-
-	for (i = 0; i < n; i++) {
-		struct inode *inode = file_inode(files[i]);
-
-		if (!inode_trylock(inode))
-			goto next;
-		dead = NULL;
-		if (dl_file_lease(files[i], &other) != &dl_breakable_lmops) {
-			spin_lock(&dl_lock);
-			dl = dl_lease_by_file(files[i]);
-			if (dl && !dl->unbreakable && dl->state == DL_LIVE) {
-				dl_lease_unlink(dl);
-				dead = dl;
-			}
-			spin_unlock(&dl_lock);
-		}
-		inode_unlock(inode);
-		if (dead)
-			dl_lease_free(dead);
-next:
-		fput(files[i]);
-	}
-	kfree(files);
 }

@@ -2,7 +2,8 @@
 /*
  * daxlease: reports.
  *
- * /proc/<pid>/file_pins (hook, PTRACE_MODE_READ checked by the kernel): one
+ * /proc/<pid>/file_pins (hook, PTRACE_MODE_READ checked by the kernel under
+ * the task's exec_update_lock, as for /proc/<pid>/maps): one
  * block per fd whose file owns pins ("<fd>: <owner path>" followed by one
  * tab-indented line per pinned file), then one line per file pinned by the
  * process's mm.  A file pinned under two leases of the same owner is listed
@@ -11,22 +12,38 @@
  * /proc/daxlease (root only): the reverse view, every lease with its holder,
  * one line per lease and one indented line per owner with pins under it:
  *
- *	<pid> <fd> <unbreakable|breakable> <live|orphaned> <pages> <path>
+ *	<pid> <fd> <unbreakable|breakable> <live|orphaned> <pages> <dev> <path>
  *		<file|mm|closed> <pages> [<owner path or pid>]
  *
- * <pid> is the holder's thread group in the reader's pid namespace (0 if it
- * is not visible there), <fd> the fd given to F_SETLEASE.
+ * <pid> is the holder's thread group in the pid namespace of the /proc
+ * instance read (as /proc/locks), 0 if it is not visible there, "-" once the
+ * holder has exited (its struct pid is kept and the number may be reused).
+ * <fd> is the fd given to F_SETLEASE while that fd of the holder still
+ * refers to the leased file, else "-" (closed, dup2()ed over, holder gone,
+ * orphaned lease).  <dev> is "<major>:<minor>:<inode>" of the file, as in
+ * /proc/locks, so that a tool can match a file by device and inode rather
+ * than by the path text, which depends on the reader's mount namespace:
+ *
+ *	<pid> <fd> <unbreakable|breakable> <live|orphaned> <pages> <dev> <path>
+ *
+ * The global list is walked under RCU and dl_lock is held for one lease at a
+ * time, so a reader of a long report never holds up pins, unpins, leases or
+ * layout changes for longer than one record takes to print.  file_pins
+ * takes path references of an owner's files under dl_lock and prints them
+ * after dropping it.
  */
 
 #include <linux/fdtable.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/kdev_t.h>
 #include <linux/pid.h>
 #include <linux/proc_fs.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
 #include <linux/seq_file.h>
+#include <linux/slab.h>
 
 #include "daxlease.h"
 
@@ -43,41 +60,73 @@ void dl_seq_lease_path(struct seq_file *m, struct dl_lease *dl)
 /*
  * Each listing of an owner is a pass (dl_lock); an inode stamped with the
  * current pass was listed already. O(1) per record: an owner may pin
- * thousands of files, and the listing runs under dl_lock.
+ * thousands of files.
  */
 static unsigned long dl_show_pass;
 
-/* Pins owned by @file (at @fd) or, if @file is NULL, by @mm. */
+/*
+ * Pins owned by @file (at @fd) or, if @file is NULL, by @mm.  The owner's
+ * files are collected under dl_lock as path references (no printing, no
+ * d_path(): a reference count each) and printed after it is dropped, so a
+ * reader of a long list holds up pins and leases for microseconds, not for
+ * the time the text takes.
+ */
 static void dl_show_owner(struct seq_file *m, struct file *file,
 			  unsigned int fd, struct mm_struct *mm)
 {
+	void *key = file ? (void *)file : (void *)mm;
+	struct path *paths = NULL, *p;
+	size_t max = 0, want, n, i;
 	struct dl_owner *owner;
 	struct dl_pin *rec;
 	unsigned long pass;
 
-	spin_lock(&dl_lock);
-	owner = dl_owner_find(file ? (void *)file : (void *)mm);
-	if (!owner || list_empty(&owner->pins))
-		goto out;
-
-	if (file) {
-		seq_printf(m, "%u: ", fd);
-		seq_file_path(m, file, "\n");
-		seq_putc(m, '\n');
+	for (;;) {
+		spin_lock(&dl_lock);
+		owner = dl_owner_find(key);
+		if (!owner || list_empty(&owner->pins)) {
+			spin_unlock(&dl_lock);
+			kvfree(paths);
+			return;
+		}
+		want = list_count_nodes(&owner->pins);
+		if (want <= max)
+			break;
+		spin_unlock(&dl_lock);
+		kvfree(paths);
+		max = want;
+		paths = kvmalloc_array(max, sizeof(*paths), GFP_KERNEL);
+		if (!paths)
+			return;
 	}
+
+	n = 0;
 	pass = ++dl_show_pass;
 	list_for_each_entry(rec, &owner->pins, owner_link) {
 		/* pins are charged under unbreakable leases only: dli is set */
 		if (rec->lease->dli->shown == pass)
 			continue;
 		rec->lease->dli->shown = pass;
-		if (file)
-			seq_putc(m, '\t');
-		dl_seq_lease_path(m, rec->lease);
+		p = &paths[n++];
+		*p = rec->lease->file ? rec->lease->file->f_path :
+		     rec->lease->path;
+		path_get(p);
+	}
+	spin_unlock(&dl_lock);
+
+	if (file) {
+		seq_printf(m, "%u: ", fd);
+		seq_file_path(m, file, "\n");
 		seq_putc(m, '\n');
 	}
-out:
-	spin_unlock(&dl_lock);
+	for (i = 0; i < n; i++) {
+		if (file)
+			seq_putc(m, '\t');
+		seq_path(m, &paths[i], "\n");
+		seq_putc(m, '\n');
+		path_put(&paths[i]);
+	}
+	kvfree(paths);
 }
 
 int dl_proc_show(struct seq_file *m, struct task_struct *task)
@@ -123,31 +172,107 @@ static void dl_show_lease_owners(struct seq_file *m, struct dl_lease *dl)
 	}
 }
 
-static int dl_global_show(struct seq_file *m, void *v)
+/*
+ * Does fd @fd of the thread group @tgid still refer to @file (RCU)?  Only
+ * then is the fd worth printing: it may have been closed or dup2()ed over.
+ */
+static bool dl_fd_is(struct pid *tgid, int fd, struct file *file)
 {
-	struct dl_lease *dl;
+	struct task_struct *task;
+	unsigned int n = fd;
+	struct file *f;
+	bool same;
 
-	dl_lease_prune();
+	if (fd < 0 || !file)
+		return false;
+	task = pid_task(tgid, PIDTYPE_TGID);
+	if (!task)
+		return false;
+	f = task_lookup_next_fdget_rcu(task, &n);
+	if (!f)
+		return false;
+	same = n == fd && f == file;
+	fput(f);
+	return same;
+}
+
+/* One lease and its owners; dl_lock is held for this record only. */
+static void dl_global_show_one(struct seq_file *m, struct dl_lease *dl,
+			       struct pid_namespace *ns)
+{
+	bool alive, fd_ok;
+	struct inode *inode;
+
+	alive = pid_task(dl->tgid, PIDTYPE_TGID);
+	fd_ok = dl_fd_is(dl->tgid, dl->fd, READ_ONCE(dl->file));
 
 	spin_lock(&dl_lock);
-	list_for_each_entry(dl, &dl_all_leases, all_link) {
-		if (dl->state == DL_PENDING || dl->state == DL_DEAD)
-			continue;
-		seq_printf(m, "%d %d %s %s %lu ", pid_vnr(dl->tgid), dl->fd,
-			   dl->unbreakable ? "unbreakable" : "breakable",
-			   dl->state == DL_ORPHANED ? "orphaned" : "live",
-			   dl->npages);
-		dl_seq_lease_path(m, dl);
-		seq_putc(m, '\n');
-		dl_show_lease_owners(m, dl);
-	}
+	if (dl->state != DL_LIVE && dl->state != DL_ORPHANED)
+		goto out;
+	if (alive)
+		seq_printf(m, "%d ", pid_nr_ns(dl->tgid, ns));
+	else
+		seq_puts(m, "- ");
+	if (fd_ok && dl->state == DL_LIVE)
+		seq_printf(m, "%d ", dl->fd);
+	else
+		seq_puts(m, "- ");
+	inode = dl->inode;
+	seq_printf(m, "%s %s %lu %02x:%02x:%lu ",
+		   dl->unbreakable ? "unbreakable" : "breakable",
+		   dl->state == DL_ORPHANED ? "orphaned" : "live",
+		   dl->npages, MAJOR(inode->i_sb->s_dev),
+		   MINOR(inode->i_sb->s_dev), inode->i_ino);
+	dl_seq_lease_path(m, dl);
+	seq_putc(m, '\n');
+	dl_show_lease_owners(m, dl);
+out:
 	spin_unlock(&dl_lock);
+}
+
+/*
+ * /proc/daxlease as a seq_file iterator over the RCU list: each read(2)
+ * prints from where the last one stopped, instead of the whole list being
+ * printed again every time the buffer of a single_open() file grows.
+ * Records that come or go between two reads may be missed or repeated,
+ * as in /proc/locks.
+ */
+static void *dl_global_start(struct seq_file *m, loff_t *pos)
+	__acquires(RCU)
+{
+	rcu_read_lock();
+	return seq_list_start_rcu(&dl_all_leases, *pos);
+}
+
+static void *dl_global_next(struct seq_file *m, void *v, loff_t *pos)
+{
+	return seq_list_next_rcu(v, &dl_all_leases, pos);
+}
+
+static void dl_global_stop(struct seq_file *m, void *v)
+	__releases(RCU)
+{
+	rcu_read_unlock();
+}
+
+static int dl_global_show(struct seq_file *m, void *v)
+{
+	struct pid_namespace *ns = proc_pid_ns(file_inode(m->file)->i_sb);
+
+	dl_global_show_one(m, list_entry(v, struct dl_lease, global), ns);
 	return 0;
 }
 
+static const struct seq_operations dl_global_ops = {
+	.start = dl_global_start,
+	.next = dl_global_next,
+	.stop = dl_global_stop,
+	.show = dl_global_show,
+};
+
 int dl_report_init(void)
 {
-	dl_proc = proc_create_single("daxlease", 0400, NULL, dl_global_show);
+	dl_proc = proc_create_seq("daxlease", 0400, NULL, &dl_global_ops);
 	return dl_proc ? 0 : -ENOMEM;
 }
 

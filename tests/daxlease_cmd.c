@@ -9,6 +9,7 @@
  * without hooks) needs a stock kernel, which this test bed does not boot.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -34,7 +35,7 @@
 #define FILE_SIZE	(1UL << 20)	/* the point names say these */
 #define FILE_PAGES	256UL
 #define NOBODY		65534
-#define FS_POINTS	11
+#define FS_POINTS	12
 #define ERR_POINTS	19
 
 /* Exit codes of daxlease(8). */
@@ -90,12 +91,14 @@ static char *lease_block(const char *path, pid_t pid, const char *comm,
 			 const char *owner)
 {
 	char *who = holder(pid, comm);
-	char *s = strf("%s\n  %s, fd %d: unbreakable lease, %s, %lu pages pinned\n%s%s%s",
-		       path, who, fd, state, pages,
+	char *sfd = fd >= 0 ? strf("fd %d", fd) : strf("no fd");
+	char *s = strf("%s\n  %s, %s: unbreakable lease, %s, %lu pages pinned\n%s%s%s",
+		       path, who, sfd, state, pages,
 		       owner ? "    " : "", owner ? owner : "",
 		       owner ? "\n" : "");
 
 	free(who);
+	free(sfd);
 	return s;
 }
 
@@ -140,6 +143,39 @@ static bool leased_orphan(struct leased *f)
 }
 
 /*
+ * A container's view: in its own mount namespace the leased file's path
+ * names another file (bind-mounted over it). who must not report the lease
+ * on the host's file for it.
+ */
+static bool who_elsewhere(const char *path)
+{
+	char *other = strf("%s.other", path), *want, *script;
+	struct cmd c;
+	bool same;
+	int fd;
+
+	fd = open(other, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+	if (fd < 0) {
+		diag("create %s: %s", other, errno_name(errno));
+		free(other);
+		return false;
+	}
+	close(fd);
+	script = strf("mount --bind '%s' '%s' && exec '%s' who '%s'", other,
+		      path, tool, path);
+	cmd_run(&c, CMD_SAME_USER, (char *[]){ "unshare", "-m",
+		"--propagation", "private", "sh", "-c", script, NULL });
+	want = strf("%s: no daxlease leases or pins\n", path);
+	same = cmd_is(&c, 0, want, "");
+	cmd_free(&c);
+	unlink(other);
+	free(want);
+	free(script);
+	free(other);
+	return same;
+}
+
+/*
  * `daxlease run --lease FILE -- daxlease who FILE`: the exec'd who must see
  * its own process (comm "daxlease", fd 3: the first fd after stdio) as the
  * holder of a live lease, i.e. the lease fd survived exec.
@@ -180,6 +216,8 @@ static void test_fs(const struct dax_fs *fs, uint64_t seed)
 	      "%s: who FILE: exactly the path, 'pid <pid> (daxlease_cmd), fd <fd>: unbreakable lease, live, 256 pages pinned', '256 pages pinned through <uverbs path>'", n);
 	CHECK(&ch, EXPECT(0, want, "", "who", f.link),
 	      "%s: who LINK (a hard link to FILE): the same text", n);
+	CHECK(&ch, who_elsewhere(f.path),
+	      "%s: who FILE in a mount namespace where FILE's path is another file (bind mount): 'FILE: no daxlease leases or pins' (matched by device and inode, not path text)", n);
 	want = cat_free(2, strf(STATUS_HEAD "leased or pinned files: 1\n"),
 			want);
 	CHECK(&ch, EXPECT(0, want, "", "status"),
@@ -192,7 +230,7 @@ static void test_fs(const struct dax_fs *fs, uint64_t seed)
 	      "%s: pins PID: exactly 'pid <pid> (daxlease_cmd)', 'owned by fd <fd> (<uverbs path>):' and the file", n);
 	free(want);
 
-	want = lease_block(f.path, me, "daxlease_cmd", f.fd,
+	want = lease_block(f.path, me, "daxlease_cmd", -1,
 			   "orphaned (its file is closed, pins remain)",
 			   FILE_PAGES, owner);
 	STEP(&ch, leased_orphan(&f),

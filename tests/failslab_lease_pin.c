@@ -1,6 +1,6 @@
 /*
  * Allocation failures while taking a layout lease and a long-term pin
- * (issue 8, point 3). Debug kernel only (tests/debug-only): through
+ * (issue 8, point 3). Debug kernel only (debug-only in tests/manifest): through
  * /proc/thread-self/fail-nth, the 1st, 2nd, ... slab or page allocation of
  * one F_SETLEASE 48, then of one long-term pin of the leased fsdax file by
  * each pinner (ibv_reg_mr: pins owned by the uverbs file; io_uring

@@ -12,7 +12,8 @@
  * two ibv_contexts, a second holder process, a breakable lease, an orphan
  * and their ends come and go. Also: a breakable lease leaves the view when
  * a lease break ends it (released on SIGIO, or timed out); the holder pid
- * as seen from another pid namespace is 0; one MR spanning the mappings of
+ * is translated into the pid namespace of the /proc mount read (0 when
+ * not visible there); one MR spanning the mappings of
  * two leased files is charged to each; one spanning a leased and an
  * unleased file fails with EOPNOTSUPP (nobody leases the second file: the
  * stock answer) and leaves no count behind.
@@ -33,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -57,7 +59,7 @@
 #define NOBODY		65534
 #define LBT_PATH	"/proc/sys/fs/lease-break-time"
 #define VIEW_MAX	(256UL << 10)
-#define FS_POINTS	17
+#define FS_POINTS	18
 
 /* Point names, the same whether the point runs or is skipped. */
 #define T_RXE		"open the rxe device twice (two ibv_contexts)"
@@ -69,10 +71,11 @@
 #define T_PIN768	"%s: second MR of A's first 1 MiB, same context: 768 pages, one owner line of 768"
 #define T_OWNER2	"%s: the second ibv_context registers A's last 1 MiB: 1024 pages, owner lines 768 and 256"
 #define T_HOLDER2	"%s: a helper process takes 48 on A: a second lease line '<its pid> <its fd> unbreakable live 0 <A>'"
-#define T_PIDNS		"%s: read from a new pid namespace: both holder pids show as 0, the rest unchanged"
+#define T_PIDNS		"%s: read from a new pid namespace: through the inherited /proc the holder pids are those of its namespace (as /proc/locks), through its own /proc mount both are 0; the rest unchanged"
 #define T_BREAK16	"%s: F_LAYOUT (16) on B: exactly '<pid> <fd> breakable live 0 <B>'"
 #define T_BROKEN_REL	"%s: truncate(2) of B by another process breaks it, we F_UNLCK on SIGIO: truncate returns 0, B not listed"
-#define T_BROKEN_TMO	"%s: 16 on B again, ignored break (lease-break-time 1 s): truncate returns 0, F_GETLEASE F_UNLCK, B not listed"
+#define T_FD_MOVED	"%s: B's lease fd dup()ed and closed: B's line shows fd '-'; dup2() back to that fd: the fd again"
+#define T_BROKEN_TMO	"%s: 16 on B again, ignored break (lease-break-time 1 s): truncate returns 0 with the module's reference already dropped, F_GETLEASE F_UNLCK, B not listed"
 #define T_DEREG		"%s: deregister the 1 MiB MR of the first context: 768 pages, owner lines 512 and 256"
 #define T_ORPHAN	"%s: munmap and close our fd of A with the MRs alive: our lease 'orphaned 768', the helper's still live 0"
 #define T_HELPER_GONE	"%s: the helper exits: only our orphaned lease is listed for A"
@@ -217,24 +220,40 @@ static int hold_lease(void *arg)
 }
 
 struct nsread {
-	char *buf;		/* shared, VIEW_MAX bytes */
+	char *buf;		/* shared, VIEW_MAX bytes: the inherited /proc */
+	char *buf2;		/* shared, VIEW_MAX bytes: its own /proc */
 	int *err;		/* shared */
 };
 
-/* In a new pid namespace (as its init): copy /proc/daxlease. */
-static int nsread_inner(struct nsread *r)
+static int nscopy(char *buf, int *err)
 {
 	const char *step;
 	char *text = text_read(DAXLEASE_PROC, &step);
 
 	if (!text) {
+		*err = errno;
+		return 1;
+	}
+	snprintf(buf, VIEW_MAX, "%s", text);
+	*err = strlen(text) < VIEW_MAX ? 0 : E2BIG;
+	free(text);
+	return *err != 0;
+}
+
+/*
+ * In a new pid and mount namespace (as its init): copy /proc/daxlease
+ * through the /proc mount it inherited, then through a /proc of its own.
+ */
+static int nsread_inner(struct nsread *r)
+{
+	if (nscopy(r->buf, r->err))
+		return 1;
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("proc", "/proc", "proc", 0, NULL)) {
 		*r->err = errno;
 		return 1;
 	}
-	snprintf(r->buf, VIEW_MAX, "%s", text);
-	*r->err = strlen(text) < VIEW_MAX ? 0 : E2BIG;
-	free(text);
-	return 0;
+	return nscopy(r->buf2, r->err);
 }
 
 static int nsread(void *arg)
@@ -243,7 +262,7 @@ static int nsread(void *arg)
 	int status;
 	pid_t pid;
 
-	if (unshare(CLONE_NEWPID)) {
+	if (unshare(CLONE_NEWPID | CLONE_NEWNS)) {
 		*r->err = errno;
 		return errno == EINVAL ? EINVAL : CHILD_SETUP_ERR;
 	}
@@ -258,8 +277,14 @@ static int nsread(void *arg)
 	       CHILD_SETUP_ERR;
 }
 
-/* The A blocks as read from a new pid namespace; -1 if unsupported. */
-static int pidns_view(const struct gfile *a, const char *want)
+/*
+ * The A blocks as read from a new pid namespace, through the inherited /proc
+ * (@want: pids of that /proc's namespace, as /proc/locks) and through its
+ * own /proc mount (@want_ns: 0, the holders are not in it); -1 if
+ * unsupported.
+ */
+static int pidns_view(const struct gfile *a, const char *want,
+		      const char *want_ns)
 {
 	struct nsread r;
 	char *canon, *wcanon;
@@ -267,13 +292,15 @@ static int pidns_view(const struct gfile *a, const char *want)
 	int res;
 
 	r.buf = shared_alloc(VIEW_MAX);
+	r.buf2 = shared_alloc(VIEW_MAX);
 	r.err = shared_alloc(sizeof(int));
-	if (!r.buf || !r.err)
+	if (!r.buf || !r.buf2 || !r.err)
 		return 0;
 	*r.err = -1;
 	res = child_run(nsread, &r);
 	if (res == EINVAL) {
 		munmap(r.buf, VIEW_MAX);
+		munmap(r.buf2, VIEW_MAX);
 		munmap(r.err, sizeof(int));
 		return -1;
 	}
@@ -289,8 +316,15 @@ static int pidns_view(const struct gfile *a, const char *want)
 			       canon, wcanon);
 		free(canon);
 		free(wcanon);
+		canon = gview_canon(r.buf2, a->esc);
+		wcanon = gview_canon(want_ns, NULL);
+		same &= text_is(DAXLEASE_PROC " of its own /proc mount",
+				canon, wcanon);
+		free(canon);
+		free(wcanon);
 	}
 	munmap(r.buf, VIEW_MAX);
+	munmap(r.buf2, VIEW_MAX);
 	munmap(r.err, sizeof(int));
 	return same;
 }
@@ -300,19 +334,49 @@ static int pidns_view(const struct gfile *a, const char *want)
  * truncate to @size: with @release we F_UNLCK in the SIGIO handler, else
  * the break times out. Then @b must not be listed.
  */
+/* /sys/module/daxlease/refcnt, -1 with a diag if unreadable. */
+static long module_refs(void)
+{
+	const char *step;
+	char *text = text_read("/sys/module/daxlease/refcnt", &step);
+	long refs;
+
+	if (!text) {
+		diag("%s /sys/module/daxlease/refcnt: %s", step,
+		     errno_name(errno));
+		return -1;
+	}
+	refs = atol(text);
+	free(text);
+	return refs;
+}
+
 static bool break_ends(struct gfile *b, off_t size, bool release)
 {
 	int sig0 = sigio_count, r, type;
 	bool pass = true;
+	long refs0, refs;
 	struct stat st;
 
 	if (!gfile_lease(b, F_LAYOUT))
 		return false;
+	refs0 = module_refs();	/* the lease's record holds one */
 	release_fd = release ? b->fd : -1;
 	r = truncate_other(b->path, size);
 	release_fd = -1;
 	if (r) {
 		diag("truncate by another process: %s", child_result_name(r));
+		pass = false;
+	}
+	/*
+	 * The lease is gone when the truncate returns (released, or timed
+	 * out by the breaker): so are its record and module reference, with
+	 * nothing read from /proc/daxlease or F_GETLEASE first.
+	 */
+	refs = module_refs();
+	if (refs < 0 || refs != refs0 - 1) {
+		diag("module refcnt %ld after the break, %ld with the lease",
+		     refs, refs0);
 		pass = false;
 	}
 	if (sigio_count == sig0) {
@@ -332,6 +396,31 @@ static bool break_ends(struct gfile *b, off_t size, bool release)
 		pass = false;
 	}
 	return gview_is(b->esc, "") && pass;
+}
+
+/*
+ * The fd column names the lease's fd only while that fd still refers to the
+ * leased file: move B's fd away (the file stays open, the lease live), then
+ * back.
+ */
+static bool fd_moved_shown(struct gfile *b)
+{
+	int nfd = dup(b->fd);
+	bool pass;
+
+	if (nfd < 0) {
+		diag("dup: %s", errno_name(errno));
+		return false;
+	}
+	close(b->fd);
+	pass = view_is(b, gv_lease(getpid(), -1, false, false, 0, b->esc));
+	if (dup2(nfd, b->fd) < 0) {
+		diag("dup2: %s", errno_name(errno));
+		pass = false;
+	}
+	close(nfd);
+	return view_is(b, gv_lease(getpid(), b->fd, false, false, 0,
+				   b->esc)) && pass;
 }
 
 /* Map @f's 2 MiB at @addr (MAP_FIXED): 0, or -1 with a diag. */
@@ -417,7 +506,7 @@ static void test_fs(const struct dax_fs *fs, uint64_t seed, bool lbt)
 	int *hfd = NULL, afd = -1, r = 0;
 	void *amap = NULL;
 	bool clean, pidns_ok;
-	char *want;
+	char *want, *want_ns;
 
 	STEP(&ch, gfile_create(&a, fs->path, seed) &&
 	     gfile_create(&b, fs->path, seed) &&
@@ -465,12 +554,16 @@ static void test_fs(const struct dax_fs *fs, uint64_t seed, bool lbt)
 				  lease(k.pid, *hfd, false, 0, &a))),
 	     T_HOLDER2, n);
 
-	want = ch.ok ? cat_free(4, lease(0, afd, false, 1024, &a),
+	want = ch.ok ? cat_free(4, lease(me, afd, false, 1024, &a),
 				own(768, upath), own(256, upath2),
-				lease(0, *hfd, false, 0, &a)) : NULL;
-	r = ch.ok ? pidns_view(&a, want) : 0;
+				lease(k.pid, *hfd, false, 0, &a)) : NULL;
+	want_ns = ch.ok ? cat_free(4, lease(0, afd, false, 1024, &a),
+				   own(768, upath), own(256, upath2),
+				   lease(0, *hfd, false, 0, &a)) : NULL;
+	r = ch.ok ? pidns_view(&a, want, want_ns) : 0;
 	pidns_ok = r == 1;
 	free(want);
+	free(want_ns);
 	if (ch.ok && r < 0)
 		skip("no pid namespaces (unshare CLONE_NEWPID: EINVAL)",
 		     T_PIDNS, n);
@@ -480,6 +573,7 @@ static void test_fs(const struct dax_fs *fs, uint64_t seed, bool lbt)
 	CHECK(&ch, gfile_lease(&b, F_LAYOUT) &&
 	      view_is(&b, gv_lease(me, b.fd, false, false, 0, b.esc)),
 	      T_BREAK16, n);
+	CHECK(&ch, fd_moved_shown(&b), T_FD_MOVED, n);
 	if (!lbt) {
 		skip("lease-break-time not set", T_BROKEN_REL, n);
 		skip("lease-break-time not set", T_BROKEN_TMO, n);

@@ -81,7 +81,7 @@
 #define T_DEREG_OLD	"%s: deregister the first MR: the orphan is gone; no /proc/daxlease entry for the file"
 #define T_TRUNC_OK	"%s: truncate(2) by another process now succeeds, size 1 MiB"
 #define T_B_SETUP	"%s: second file: F_SETLEASE 48, map, register"
-#define T_B_CLOSE	"%s: close of the lease fd first: the mapping keeps the file, the lease stays live with 512 pages"
+#define T_B_CLOSE	"%s: close of the lease fd first: the mapping keeps the file, the lease stays live with 512 pages, fd '-'"
 #define T_B_MUNMAP	"%s: then munmap: the lease is orphaned (512 pages); truncate(2) by another process fails with ETXTBSY"
 #define T_B_DEREG	"%s: deregister: no /proc/daxlease entry for the file; truncate(2) by another process succeeds"
 #define T_O_SETUP	"%s: child: 48 and an MR, then it closes its uverbs fd (its CQ mapping keeps the uverbs file open)"
@@ -385,7 +385,8 @@ static void round_b(const char *n, const char *dir, uint64_t seed,
 			diag("close: %s", errno_name(errno));
 		f->fd = -1;
 	}
-	STEP(&c, !r && gview_one(f, fd1, false, FILE_PAGES), T_B_CLOSE, n);
+	/* the lease's fd is closed: the fd column says '-' */
+	STEP(&c, !r && gview_one(f, -1, false, FILE_PAGES), T_B_CLOSE, n);
 
 	r = c.ok ? munmap(f->map, FILE_SIZE) : -1;
 	if (c.ok) {

@@ -25,10 +25,13 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "env.h"
 #include "fsdax.h"
+#include "keeper.h"
 #include "kmod.h"
 #include "pattern.h"
 #include "proc.h"
@@ -80,7 +83,7 @@ static const struct stp_op ops[] = {
 };
 
 #define N_OPS		(sizeof(ops) / sizeof(ops[0]))
-#define FS_POINTS	(6 + N_OPS)
+#define FS_POINTS	(7 + N_OPS)
 
 /* Point names, the same whether the point runs or is skipped. */
 #define T_CREATE	"%s: create a 16 KiB file holding the pattern"
@@ -89,6 +92,7 @@ static const struct stp_op ops[] = {
 #define T_MAP		"%s: MAP_SHARED mapping of the file"
 #define T_DIO		"%s: no lease: an O_DIRECT read into the mapping succeeds"
 #define T_OP		"%s: 1 s of %s under O_DIRECT reads into the mapping: every call returns 0"
+#define T_WAIT		"%s: a page of the mapping held in a pipe by vmsplice(2) (a GUP reference, as O_DIRECT takes): another process's ftruncate to 0 is still waiting 1 s later, and returns 0 once the pipe is drained"
 #define T_CLEAN		"%s: munmap, close and unlink"
 
 struct reader {
@@ -194,6 +198,63 @@ static void run_op(const char *n, const struct stp_op *op, int fd, int bdev,
 	ok(calls && !failed && r.complete, T_OP, n, op->name);
 }
 
+/*
+ * The calls above return 0, which cannot tell a wait from no wait. Hold a
+ * reference for as long as we choose: vmsplice() a page of the mapping
+ * into a pipe (the pipe keeps the GUP reference until it is read), and
+ * check that a truncate waits for it.
+ */
+static bool truncate_waits(int fd, void *map)
+{
+	struct iovec iov = { .iov_base = map, .iov_len = PAGE };
+	char buf[PAGE];
+	bool pass = true;
+	int p[2], status;
+	pid_t pid;
+
+	if (pipe(p)) {
+		diag("pipe: %s", errno_name(errno));
+		return false;
+	}
+	if (vmsplice(p[1], &iov, 1, 0) != (ssize_t)PAGE) {
+		diag("vmsplice: %s", errno_name(errno));
+		close(p[0]);
+		close(p[1]);
+		return false;
+	}
+	pid = fork();
+	if (!pid) {
+		alarm(30);
+		_exit(ftruncate(fd, 0) ? errno : 0);
+	}
+	sleep_ms(1000);
+	if (pid < 0 || waitpid(pid, &status, WNOHANG)) {
+		diag("the truncate did not wait for the reference");
+		pass = false;
+	}
+	/* drain: the pipe buffer goes, and with it the page reference */
+	if (read(p[0], buf, sizeof(buf)) != sizeof(buf)) {
+		diag("read pipe: %s", errno_name(errno));
+		pass = false;
+	}
+	close(p[0]);
+	close(p[1]);
+	if (pid > 0 && pass) {
+		if (wait_bounded(pid, &status, REAP_MS))
+			return false;
+		if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+			diag("ftruncate: %s", WIFEXITED(status) ?
+			     errno_name(WEXITSTATUS(status)) : "killed");
+			pass = false;
+		}
+	} else if (pid > 0) {
+		kill_reap(pid);
+	}
+	if (ftruncate(fd, FILE_SIZE))
+		diag("ftruncate back: %s", errno_name(errno));
+	return pass;
+}
+
 static void test_fs(const struct dax_fs *fs, uint64_t seed)
 {
 	const char *n = fs->name;
@@ -211,6 +272,7 @@ static void test_fs(const struct dax_fs *fs, uint64_t seed)
 		skip("no file", T_DIO, n);
 		for (i = 0; i < N_OPS; i++)
 			skip("no file", T_OP, n, ops[i].name);
+		skip("no file", T_WAIT, n);
 		skip("no file", T_CLEAN, n);
 		return;
 	}
@@ -238,6 +300,7 @@ static void test_fs(const struct dax_fs *fs, uint64_t seed)
 			skip("no block device or mapping", T_OP, n,
 			     ops[i].name);
 	}
+	ok(map && truncate_waits(fd, map), T_WAIT, n);
 
 	if (map && munmap(map, FILE_SIZE)) {
 		diag("munmap: %s", errno_name(errno));

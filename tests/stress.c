@@ -37,6 +37,9 @@
  *   exactly EDEADLK for the holder's, EBUSY for F_UNLCK while pinned;
  * - no operation takes longer than the bound (a watchdog SIGKILLs it and
  *   counts a violation: a hang fails the test instead of hanging it);
+ * - a reader process reads /proc/daxlease and a pinner's file_pins all the
+ *   while: every lease's page count is the sum of its owner lines', every
+ *   line parses, no read takes longer than the bound;
  * - at the end /proc/daxlease and our file_pins are empty, every file can
  *   be truncated, and the module unloads.
  *
@@ -97,7 +100,8 @@ enum op {
 	OP_LEASE, OP_REG, OP_DEREG, OP_URING_REG, OP_URING_UNREG, OP_UNLOCK,
 	OP_UNLOCK_BUSY, OP_GETLEASE, OP_OWN_TRUNC, OP_ORPHAN, OP_FORK, OP_CHILD_TRUNC, OP_SCM,
 	OP_SELF_KILL, OP_KILL, OP_TRUNC_DOWN, OP_TRUNC_UP, OP_PUNCH, OP_ZERO,
-	OP_FALLOC, OP_FALLOC_EOF, OP_REWRITE, OP_LOCK, OP_VERIFY, OP_IDLE, N_OPS
+	OP_FALLOC, OP_FALLOC_EOF, OP_REWRITE, OP_LOCK, OP_VERIFY, OP_IDLE,
+	OP_REPORT, N_OPS
 };
 
 static const char *const op_names[N_OPS] = {
@@ -126,6 +130,7 @@ static const char *const op_names[N_OPS] = {
 	[OP_LOCK] = "lock a file for a mutation",
 	[OP_VERIFY] = "read back a file",
 	[OP_IDLE] = "idle",
+	[OP_REPORT] = "read of /proc/daxlease and a pinner's file_pins",
 };
 
 /* The contents a mutator expects, per file, under lock[] of the file. */
@@ -502,16 +507,15 @@ static void mutate(uint64_t *rng, int f, int fd)
 
 	if (!layout)
 		EXPECT(op, r, err, f, 0);
-	else if (files[f].ext4 && (op == OP_FALLOC || op == OP_FALLOC_EOF))
-		EXPECT(op, r, err, f, 0);	/* ext4 allocation: no layout change */
+	else if (op == OP_FALLOC || op == OP_FALLOC_EOF)
+		EXPECT(op, r, err, f, 0);	/* allocation: frees, moves nothing */
 	else
 		EXPECT(op, r, err, f, 0, ETXTBSY);
 
 	if (!r) {
 		*m = next;
 		by = layout ? covered_by(f, before, after) : -1;
-		if (by >= 0 && !(files[f].ext4 &&
-				 (op == OP_FALLOC || op == OP_FALLOC_EOF))) {
+		if (by >= 0 && op != OP_FALLOC && op != OP_FALLOC_EOF) {
 			bump(&sh->covered);
 			diag("VIOLATION: %s of %s succeeded while a lease or MR existed (record %d: seq %" PRIu64 "..%" PRIu64 ", op %" PRIu64 "..%" PRIu64 ")",
 			     op_names[op], files[f].path, by, sh->rec[by].start,
@@ -1083,6 +1087,89 @@ static unsigned int env_uint(const char *var, unsigned int def)
 	return s ? (unsigned int)strtoul(s, NULL, 0) : def;
 }
 
+/*
+ * One consistent /proc/daxlease: each lease line "<pid> <fd> <kind>
+ * <state> <pages> <dev> <path>" (pid and fd may be "-") is followed by its
+ * owner lines "\t<kind> <pages> ...", whose pages add up to the lease's.
+ * Each lease is printed under the module's lock: a torn count is a bug.
+ */
+static bool gview_consistent(const char *text)
+{
+	char pid[16], fd[16], kind[16], state[16], dev[64], okind[16];
+	unsigned long pages = 0, sum = 0, op;
+	const char *line = text, *bad = NULL;
+	bool in_lease = false;
+	int n;
+
+	for (; *line && !bad; line = strchr(line, '\n') + 1) {
+		if (!strchr(line, '\n')) {
+			bad = "no newline at the end";
+			break;
+		}
+		if (*line == '\t') {
+			if (!in_lease ||
+			    sscanf(line, "\t%15s %lu", okind, &op) != 2)
+				bad = line;
+			sum += op;
+			continue;
+		}
+		if (in_lease && sum != pages)
+			bad = "a lease's owner pages do not add up";
+		n = sscanf(line, "%15s %15s %15s %15s %lu %63s", pid, fd, kind,
+			   state, &pages, dev);
+		if (n != 6 || (strcmp(kind, "unbreakable") &&
+			       strcmp(kind, "breakable")) ||
+		    (strcmp(state, "live") && strcmp(state, "orphaned")))
+			bad = line;
+		in_lease = true;
+		sum = 0;
+	}
+	if (!bad && in_lease && sum != pages)
+		bad = "a lease's owner pages do not add up";
+	if (bad) {
+		diag("VIOLATION: inconsistent %s (%.80s):", DAXLEASE_PROC, bad);
+		diag_text(DAXLEASE_PROC, text);
+	}
+	return !bad;
+}
+
+/* The report reader: until told to stop. */
+static int report_reader(uint64_t rng)
+{
+	const char *step;
+	char path[64], *text;
+	long long t0, dt;
+	pid_t pid;
+
+	while (!__atomic_load_n(&sh->stop, __ATOMIC_SEQ_CST)) {
+		t0 = clock_ms();
+		text = text_read(DAXLEASE_PROC, &step);
+		if (!text) {
+			diag("reader: %s %s: %s", step, DAXLEASE_PROC,
+			     errno_name(errno));
+			bump(&sh->errors);
+		} else if (!gview_consistent(text)) {
+			bump(&sh->unexpected);
+		}
+		free(text);
+		pid = sh->slot[rng_below(&rng, PINNERS)].pid;
+		if (pid > 0) {
+			snprintf(path, sizeof(path), "/proc/%d/file_pins",
+				 (int)pid);
+			/* the pinner may be gone: ENOENT/ESRCH are fine */
+			free(text_read(path, &step));
+		}
+		dt = clock_ms() - t0;
+		count(OP_REPORT, false);
+		if (dt > op_bound_ms) {
+			bump(&sh->hung);
+			diag("VIOLATION: reading the reports took %lld ms", dt);
+		}
+		usleep(rng_below(&rng, 20000));
+	}
+	return 0;
+}
+
 /* Run the workers for @seconds; true if they all stopped when told. */
 static bool run(unsigned int seconds)
 {
@@ -1094,6 +1181,11 @@ static bool run(unsigned int seconds)
 
 	for (i = 0; i < WORKERS; i++)
 		start_worker(i, gen[i]);
+	/* reaped with the other descendants by reap_rest() */
+	if (!fork()) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		_exit(report_reader(base_seed ^ 0x72656164ULL));
+	}
 	next_kill = t0 + rng_below(&rng, 2 * KILL_EVERY_MS);
 	while (clock_ms() < end) {
 		sleep_ms(20);

@@ -21,7 +21,8 @@
  *   cannot be unloaded; R exits and everything goes.
  * - fork: P holds lease and MR, its fork child C inherits the fds and the
  *   mapping. C exits first (nothing changes), or P is SIGKILLed first (the
- *   lease stays live as C still has its file; the dead P is its holder);
+ *   lease stays live as C still has its file; /proc/daxlease shows its
+ *   holder as '-', never the dead P's pid, which may be reused);
  *   then the other one goes.
  * - A process dying between F_SETLEASE and ibv_reg_mr.
  * - mm-owned pins: P holds 48 and a 2 MiB io_uring fixed buffer of the
@@ -80,7 +81,7 @@
 #define T_S_SETUP	"%s: SCM_RIGHTS: S holds 48 and a 2 MiB MR, passes its uverbs fd to R, R received it"
 #define T_S_KILL	"%s: SCM_RIGHTS: S is SIGKILLed and reaped within 10 s"
 #define T_S_R_PINS	"%s: SCM_RIGHTS: R's /proc/<pid>/file_pins shows the pinned file under the received fd"
-#define T_S_GV		"%s: SCM_RIGHTS: /proc/daxlease: S's lease orphaned with 512 pages, charged to the uverbs file"
+#define T_S_GV		"%s: SCM_RIGHTS: /proc/daxlease: S's lease orphaned with 512 pages, charged to the uverbs file, holder '-' (S is dead)"
 #define T_S_TRUNC	"%s: SCM_RIGHTS: truncate(2) by another process fails with ETXTBSY"
 #define T_S_RMMOD	"%s: SCM_RIGHTS: delete_module fails (EWOULDBLOCK or EBUSY) with the orphan and pins alive; module stays loaded"
 #define T_S_R_EXIT	"%s: SCM_RIGHTS: R exits and is reaped within 10 s"
@@ -89,7 +90,7 @@
 #define F_NAME		"%s: fork, %s first: "
 #define T_F_SETUP	F_NAME "P holds 48 and a 2 MiB MR; its fork child C shows the same file_pins block"
 #define T_F_FIRST	F_NAME "%s ends and is gone within 10 s"
-#define T_F_STILL	F_NAME "/proc/daxlease unchanged (P's lease live, 512 pages), truncate(2) by another process fails with ETXTBSY"
+#define T_F_STILL	F_NAME "/proc/daxlease: P's lease live, 512 pages (once P is dead: holder and fd '-', not P's pid), truncate(2) by another process fails with ETXTBSY"
 #define T_F_SECOND	F_NAME "%s exits and is reaped within 10 s"
 #define T_F_GONE	F_NAME "no /proc/daxlease entry for the file"
 #define T_F_TRUNC	F_NAME "truncate(2) by another process succeeds"
@@ -99,7 +100,7 @@
 #define T_D_TRUNC	"%s: truncate(2) by another process succeeds"
 #define T_U_SETUP	"%s: io_uring: P holds 48 and a 2 MiB fixed buffer: its lease live with 'mm 512', the file on an mm line of its file_pins; C (inherited ring) shows nothing"
 #define T_U_KILL	"%s: io_uring: P is SIGKILLed and reaped within 10 s"
-#define T_U_ORPHAN	"%s: io_uring: P's lease orphaned, 512 pages still charged to 'mm'; truncate(2) fails with ETXTBSY"
+#define T_U_ORPHAN	"%s: io_uring: P's lease orphaned (holder '-': P is dead), 512 pages still charged to 'mm'; truncate(2) fails with ETXTBSY"
 #define T_U_C_EXIT	"%s: io_uring: C exits and is reaped within 10 s"
 #define T_U_GONE	"%s: io_uring: no /proc/daxlease entry for the file"
 #define T_U_TRUNC	"%s: io_uring: truncate(2) by another process succeeds"
@@ -358,7 +359,8 @@ static void scm_case(const char *n, const char *dir, uint64_t seed,
 	want = c.ok ? strf("%d: %s\n\t%s\n", rep->recv_fd, upath, esc) : NULL;
 	CHECK(&c, fpins_is(r.pid, want), T_S_R_PINS, n);
 	free(want);
-	CHECK(&c, view_is(esc, one_lease(spid, rep->lease_fd, true,
+	/* S is dead: its lease names no holder (its pid may be reused) */
+	CHECK(&c, view_is(esc, one_lease(-1, rep->lease_fd, true,
 					 FILE_PAGES, esc, upath)), T_S_GV, n);
 	CHECK(&c, trunc_is(path, ETXTBSY), T_S_TRUNC, n);
 	CHECK(&c, module_unload_refused(), T_S_RMMOD, n);
@@ -454,8 +456,10 @@ static void fork_case(const char *n, const char *dir, uint64_t seed,
 		STEP(&c, !end_c(rep->child, true), T_F_FIRST, n, first, first);
 	else
 		STEP(&c, !keeper_kill(&p), T_F_FIRST, n, first, first);
-	CHECK(&c, view_is(esc, one_lease(ppid, rep->lease_fd, false,
-					 FILE_PAGES, esc, upath)) &
+	/* once P is dead, its lease names no pid (it may be reused) nor fd */
+	CHECK(&c, view_is(esc, one_lease(child_first ? ppid : -1,
+					 child_first ? rep->lease_fd : -1,
+					 false, FILE_PAGES, esc, upath)) &
 	      trunc_is(path, ETXTBSY), T_F_STILL, n, first);
 	if (child_first)
 		STEP(&c, !keeper_exit(&p), T_F_SECOND, n, first, second);
@@ -547,7 +551,8 @@ static void uring_case(const char *n, const char *dir, uint64_t seed,
 	     T_U_SETUP, n);
 	free(want);
 	STEP(&c, !keeper_kill(&p), T_U_KILL, n);
-	CHECK(&c, view_is(esc, cat_free(2, gv_lease(ppid, rep->lease_fd, true,
+	/* P is dead: holder '-' */
+	CHECK(&c, view_is(esc, cat_free(2, gv_lease(-1, rep->lease_fd, true,
 						    true, FILE_PAGES, esc),
 					strf("\tmm %lu\n", FILE_PAGES))) &
 	      trunc_is(path, ETXTBSY), T_U_ORPHAN, n);

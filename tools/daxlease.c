@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "../include/uapi/linux/daxlease.h"
@@ -200,23 +201,6 @@ static char *path_escape(const char *raw)
 			q += 4;
 		} else {
 			*q++ = *raw;
-		}
-	}
-	*q = '\0';
-	return s;
-}
-
-/* The reverse of path_escape(). */
-static char *path_unescape(const char *esc)
-{
-	char *s = xmalloc(strlen(esc) + 1), *q = s;
-
-	while (*esc) {
-		if (!strncmp(esc, "\\012", 4)) {
-			*q++ = '\n';
-			esc += 4;
-		} else {
-			*q++ = *esc++;
 		}
 	}
 	*q = '\0';
@@ -421,8 +405,10 @@ struct owner {
 };
 
 struct lease {
-	long pid;
-	int fd;
+	long pid;		/* 0: outside our pid namespace, -1: exited */
+	int fd;			/* -1: no longer that fd */
+	unsigned int major, minor;
+	unsigned long ino;
 	char kind[16];		/* unbreakable, breakable */
 	char state[16];		/* live, orphaned */
 	unsigned long pages;
@@ -441,6 +427,7 @@ static void view_read(struct view *v)
 {
 	char *text, *line, *next;
 	struct lease *l = NULL;
+	char pid[16], fd[16];
 	struct owner *o;
 	int off;
 
@@ -478,10 +465,14 @@ static void view_read(struct view *v)
 		l = &v->leases[v->n++];
 		memset(l, 0, sizeof(*l));
 		off = 0;
-		if (sscanf(line, "%ld %d %15s %15s %lu %n", &l->pid, &l->fd,
-			   l->kind, l->state, &l->pages, &off) < 5 || !off)
+		if (sscanf(line, "%15s %15s %15s %15s %lu %x:%x:%lu %n", pid, fd,
+			   l->kind, l->state, &l->pages, &l->major, &l->minor,
+			   &l->ino, &off) < 8 || !off)
 			die(EXIT_FAIL, "%s: unexpected line: %s", GLOBAL_VIEW,
 			    line);
+		/* "-": the holder exited / the fd no longer refers to it */
+		l->pid = strcmp(pid, "-") ? atol(pid) : -1;
+		l->fd = strcmp(fd, "-") ? atoi(fd) : -1;
 		l->path = strdup(line + off);
 	}
 	free(text);
@@ -493,9 +484,15 @@ static void print_lease(const struct lease *l)
 	size_t i;
 
 	if (l->pid > 0)
-		printf("  pid %ld %s, fd %d: ", l->pid, comm_of(l->pid), l->fd);
+		printf("  pid %ld %s, ", l->pid, comm_of(l->pid));
+	else if (!l->pid)
+		printf("  pid ? (outside this pid namespace), ");
 	else
-		printf("  pid ? (outside this pid namespace), fd %d: ", l->fd);
+		printf("  exited holder, ");
+	if (l->fd >= 0)
+		printf("fd %d: ", l->fd);
+	else
+		printf("no fd: ");
 	printf("%s lease, %s, %lu pages pinned\n", l->kind,
 	       strcmp(l->state, "orphaned") ? l->state :
 	       "orphaned (its file is closed, pins remain)", l->pages);
@@ -516,53 +513,51 @@ static void print_lease(const struct lease *l)
 	}
 }
 
-/* Print the leases of @v whose path is @path, under one heading. */
-static void print_file(const struct view *v, const char *path)
+/* Is lease @l on the file @st (the same device and inode)? */
+static bool lease_of(const struct lease *l, const struct stat *st)
 {
-	size_t i;
-
-	printf("%s\n", path);
-	for (i = 0; i < v->n; i++)
-		if (!strcmp(v->leases[i].path, path))
-			print_lease(&v->leases[i]);
+	return l->major == major(st->st_dev) && l->minor == minor(st->st_dev) &&
+	       l->ino == st->st_ino;
 }
 
-/* Is lease @i the first one of its file in @v? */
+/* Print the leases of @v on the file of lease @i whose path is that one's. */
+static void print_file(const struct view *v, size_t i)
+{
+	const struct lease *f = &v->leases[i];
+	size_t j;
+
+	printf("%s\n", f->path);
+	for (j = 0; j < v->n; j++)
+		if (v->leases[j].major == f->major &&
+		    v->leases[j].minor == f->minor &&
+		    v->leases[j].ino == f->ino &&
+		    !strcmp(v->leases[j].path, f->path))
+			print_lease(&v->leases[j]);
+}
+
+/* Is lease @i the first one of its file and path in @v? */
 static bool first_of_path(const struct view *v, size_t i)
 {
 	size_t j;
 
 	for (j = 0; j < i; j++)
-		if (!strcmp(v->leases[j].path, v->leases[i].path))
+		if (v->leases[j].major == v->leases[i].major &&
+		    v->leases[j].minor == v->leases[i].minor &&
+		    v->leases[j].ino == v->leases[i].ino &&
+		    !strcmp(v->leases[j].path, v->leases[i].path))
 			return false;
 	return true;
 }
 
 /*
- * Does the lease path @esc name the file @st (at escaped real path
- * @real_esc)? The same inode (hard links, bind mounts) or the same text
- * (a deleted file, " (deleted)", cannot be stat'ed).
+ * who FILE: the leases on FILE's device and inode (hard links, bind mounts,
+ * deleted files included), never another file that has the same path text
+ * in another mount namespace.
  */
-static bool same_file(const char *esc, const struct stat *st,
-		      const char *real_esc)
-{
-	struct stat lst;
-	char *raw;
-	bool same;
-
-	if (!strcmp(esc, real_esc))
-		return true;
-	raw = path_unescape(esc);
-	same = !stat(raw, &lst) && lst.st_dev == st->st_dev &&
-	       lst.st_ino == st->st_ino;
-	free(raw);
-	return same;
-}
-
 static int cmd_who(int argc, char **argv)
 {
 	char *real, *real_esc;
-	const char *shown = NULL;
+	bool shown = false;
 	struct view v;
 	struct stat st;
 	size_t i;
@@ -580,11 +575,10 @@ static int cmd_who(int argc, char **argv)
 
 	/* One heading per distinct lease path of this file (hard links). */
 	for (i = 0; i < v.n; i++) {
-		if (!same_file(v.leases[i].path, &st, real_esc) ||
-		    !first_of_path(&v, i))
+		if (!lease_of(&v.leases[i], &st) || !first_of_path(&v, i))
 			continue;
-		shown = v.leases[i].path;
-		print_file(&v, shown);
+		shown = true;
+		print_file(&v, i);
 	}
 	if (!shown)
 		printf("%s: no daxlease leases or pins\n", real_esc);
@@ -618,7 +612,7 @@ static int cmd_status(int argc, char **argv)
 	printf("leased or pinned files: %zu\n", files);
 	for (i = 0; i < v.n; i++)
 		if (first_of_path(&v, i))
-			print_file(&v, v.leases[i].path);
+			print_file(&v, i);
 	return 0;
 }
 

@@ -231,8 +231,11 @@ char *fpins_canon(const char *text)
 	return out;
 }
 
-/* The path of a global view lease line: after its five fields. */
-static const char *lease_line_path(const char *line)
+/*
+ * The <dev> field of a global view lease line (the sixth), NULL if @line
+ * has none: expected texts leave it out, and a path starts with '/'.
+ */
+static char *lease_line_dev(const char *line)
 {
 	int i;
 
@@ -242,7 +245,55 @@ static const char *lease_line_path(const char *line)
 			return NULL;
 		line++;
 	}
+	return *line && *line != '/' && strchr(line, ' ') ? (char *)line : NULL;
+}
+
+/* The path of a global view lease line: after its five or six fields. */
+static const char *lease_line_path(const char *line)
+{
+	const char *dev = lease_line_dev(line);
+	int i;
+
+	if (dev)
+		return strchr(dev, ' ') + 1;
+	for (i = 0; i < 5; i++) {
+		line = strchr(line, ' ');
+		if (!line)
+			return NULL;
+		line++;
+	}
 	return line;
+}
+
+/* Remove the <dev> field from lease line @line in place, if it has one. */
+static void lease_line_drop_dev(char *line)
+{
+	char *dev = lease_line_dev(line);
+
+	if (dev)
+		memmove(dev, strchr(dev, ' ') + 1, strlen(strchr(dev, ' ')));
+}
+
+char *gview_dev(const char *text, const char *path)
+{
+	const char *p = text, *nl, *lp;
+	char *line, *dev = NULL, *d;
+
+	while (*p && !dev) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			nl = p + strlen(p);
+		line = strndup(p, nl - p);
+		if (!line)
+			bail_out("out of memory");
+		lp = line[0] != '\t' ? lease_line_path(line) : NULL;
+		d = lp ? lease_line_dev(line) : NULL;
+		if (d && !strcmp(lp, path))
+			dev = strndup(d, strchr(d, ' ') - d);
+		free(line);
+		p = *nl ? nl + 1 : nl;
+	}
+	return dev;
 }
 
 char *gview_canon(const char *text, const char *path)
@@ -259,6 +310,8 @@ char *gview_canon(const char *text, const char *path)
 		p = gs.g[i].head ? lease_line_path(gs.g[i].head) : NULL;
 		if (path && (!p || strcmp(p, path)))
 			continue;
+		if (p)
+			lease_line_drop_dev(gs.g[i].head);
 		blocks[nblocks++] = group_text(&gs.g[i]);
 	}
 	groups_free(&gs);
@@ -406,7 +459,14 @@ bool gview_becomes(const char *path, const char *want, unsigned int ms)
 char *gv_lease(pid_t pid, int fd, bool unbreakable, bool orphaned,
 	       unsigned long pages, const char *path)
 {
-	return strf("%d %d %s %s %lu %s\n", (int)pid, fd,
+	char spid[16] = "-", sfd[16] = "-";
+
+	if (pid >= 0)
+		snprintf(spid, sizeof(spid), "%d", (int)pid);
+	/* an orphaned lease's file is closed: no fd */
+	if (fd >= 0 && !orphaned)
+		snprintf(sfd, sizeof(sfd), "%d", fd);
+	return strf("%s %s %s %s %lu %s\n", spid, sfd,
 		    unbreakable ? "unbreakable" : "breakable",
 		    orphaned ? "orphaned" : "live", pages, path);
 }

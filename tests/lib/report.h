@@ -10,10 +10,13 @@
  *				mm-owned pinned file. Canonical form: the tab
  *				lines of each block sorted; nothing else moved.
  * /proc/daxlease		per lease "<pid> <fd> <unbreakable|breakable>
- *				<live|orphaned> <pages> <path>", then one
+ *				<live|orphaned> <pages> <dev> <path>" (<pid>
+ *				and <fd> may be "-", <dev> is
+ *				"<major>:<minor>:<inode>"), then one
  *				"\t<file|mm|closed> <pages> [<owner>]" line per
  *				owner. Canonical form: only the blocks of the
- *				leases of one file, owner lines sorted within a
+ *				leases of one file, <dev> left out (see
+ *				gview_dev()), owner lines sorted within a
  *				block, blocks sorted.
  *
  * Paths are printed as seq_file_path(..., "\n") prints them: a newline as
@@ -50,6 +53,10 @@ int fd_path(pid_t pid, int fd, char *buf, size_t size);
  */
 char *text_read(const char *path, const char **step);
 
+/* The <dev> field of the first lease line of @text for escaped @path, or
+ * NULL; free(). */
+char *gview_dev(const char *text, const char *path);
+
 /* Canonical forms (see above) of report texts; free(). */
 char *fpins_canon(const char *text);
 char *gview_canon(const char *text, const char *path);
@@ -81,9 +88,11 @@ bool gview_is(const char *path, const char *want);
 bool gview_becomes(const char *path, const char *want, unsigned int ms);
 
 /*
- * Expected global view lines. gv_lease(): "<pid> <fd> <kind> <state>
- * <pages> <path>\n"; gv_owner(): "\tfile <pages> <owner path>\n". @path
- * and @owner are escaped paths. Free the results.
+ * Expected global view lines (canonical: no <dev>). gv_lease(): "<pid> <fd>
+ * <kind> <state> <pages> <path>\n", @pid < 0 (holder exited) and @fd < 0 or
+ * @orphaned (no fd refers to the file any more) as "-"; gv_owner(): "\tfile
+ * <pages> <owner path>\n". @path and @owner are escaped paths. Free the
+ * results.
  */
 char *gv_lease(pid_t pid, int fd, bool unbreakable, bool orphaned,
 	       unsigned long pages, const char *path);
