@@ -479,7 +479,7 @@ void dl_lease_file_release(struct file *filp)
 /* A reference on the file of a live record (dl_lock), or NULL if it dies. */
 static struct file *dl_lease_get_file(struct dl_lease *dl)
 {
-	return atomic_long_inc_not_zero(&dl->file->f_count) ? dl->file : NULL;
+	return dl_file_tryget(dl->file) ? dl->file : NULL;
 }
 
 /*

@@ -87,9 +87,7 @@ int dl_proc_show(struct seq_file *m, struct task_struct *task)
 	unsigned int fd;
 
 	for (fd = 0; ; fd++) {
-		rcu_read_lock();
-		file = task_lookup_next_fdget_rcu(task, &fd);
-		rcu_read_unlock();
+		file = fget_task_next(task, &fd);
 		if (!file)
 			break;
 		dl_show_owner(m, file, fd, NULL);

@@ -120,6 +120,7 @@ copy_module_source() {
 	rm -rf "$1"
 	mkdir -p "$1"
 	(cd "$top" && cp --parents dkms.conf Kbuild module/Kbuild module/*.[ch] \
+		module/compat/probe.sh module/compat/probes/*.c \
 		$(find include -name '*.h') "$1"/)
 }
 
