@@ -14,6 +14,7 @@
 #include <linux/atomic.h>
 #include <linux/fdtable.h>
 #include <linux/file.h>
+#include <linux/filelock.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/rcupdate.h>
@@ -59,6 +60,24 @@ static inline struct file *fget_task_next(struct task_struct *task,
 	rcu_read_unlock();
 	return file;
 }
+#endif
+
+/*
+ * Where lease managers decide whether an open of the file conflicts with a
+ * new lease, generic_add_lease() calls lm_open_conflict unconditionally.
+ * A layout lease conflicts with no open (before, check_conflicting_open()
+ * skipped FL_LAYOUT leases): DL_LMOPS_COMPAT goes into the module's
+ * lease_manager_operations.
+ */
+#ifdef DAXLEASE_HAVE_LM_OPEN_CONFLICT
+static inline int dl_lm_open_conflict(struct file *filp, int arg)
+{
+	return 0;
+}
+
+#define DL_LMOPS_COMPAT .lm_open_conflict = dl_lm_open_conflict,
+#else
+#define DL_LMOPS_COMPAT
 #endif
 
 #endif /* DAXLEASE_COMPAT_H */
