@@ -28,12 +28,13 @@
 #define OFF		((1UL << 20) + (4UL << 10))
 #define CUT_SIZE	(1UL << 20)
 #define LOW_OFF		(64UL << 10)
-#define FS_POINTS	10
+#define FS_POINTS	11
 
 #define T_CREATE	"%s: create a 2 MiB file holding the pattern, map it"
 #define T_QP		"%s: two RC QPs connected to each other (RTS)"
 #define T_REG		"%s: ibv_reg_mr with IBV_ACCESS_ON_DEMAND of the mapping, no lease"
 #define T_WRITE		"%s: RDMA WRITE of 64 KiB at file offset 1 MiB + 4 KiB completes with IBV_WC_SUCCESS"
+#define T_WRITE_DATA	"%s: read(2): the 64 KiB at offset 1 MiB + 4 KiB hold the source pattern"
 #define T_CUT		"%s: truncate(2) to 1 MiB by another process succeeds at once (no ETXTBSY, no wait for the MR)"
 #define T_SIZE		"%s: the file is 1 MiB"
 #define T_LOW		"%s: RDMA WRITE of 64 KiB at file offset 64 KiB (still in the file) completes with IBV_WC_SUCCESS"
@@ -118,6 +119,8 @@ static void test_fs(struct ctx *c, const struct dax_fs *fs)
 		st = verbs_rdma_write(&c->v, qp[0], c->src_mr, 0, LEN,
 				      (uintptr_t)map + OFF, mr->rkey);
 	ok(st == IBV_WC_SUCCESS, T_WRITE, n);
+	ok(st == IBV_WC_SUCCESS && file_holds_src(c, path, OFF),
+	   T_WRITE_DATA, n);
 
 	if (mr) {
 		r = child_run(truncate_cut, path);
