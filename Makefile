@@ -3,7 +3,7 @@
 
 KDIR ?= $(shell scripts/build-kernel)
 
-.PHONY: all deps kernel module tests tools check check-debug demo bench clean deb
+.PHONY: all deps kernel module tests tools check check-7 check-debug demo bench clean deb
 .PHONY: install uninstall install-tools uninstall-tools install-module uninstall-module
 
 # make install-tools: the daxlease command, its man pages and the uapi header.
@@ -53,6 +53,11 @@ check:
 # Debian packages daxlease-dkms and daxlease-tools in out/deb, lintian-clean.
 deb:
 	scripts/build-packages
+
+# The whole suite on the 7.x kernel line (hooks-7/, scripts/lib.sh): a second
+# cached kernel; the module is rebuilt against it.
+check-7:
+	DAXLEASE_LINE=7 scripts/check
 
 # The whole suite on the debug kernel (KASAN, lockdep, kmemleak, fault
 # injection): a separate cached kernel build; see README.

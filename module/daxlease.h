@@ -40,6 +40,8 @@
 #include <linux/rcupdate.h>
 #include <linux/spinlock.h>
 
+#include "compat.h"
+
 struct file_lease;
 struct mm_struct;
 struct pid;

@@ -73,6 +73,7 @@ static const struct lease_manager_operations dl_breakable_lmops = {
 	.lm_change = dl_breakable_change,
 	.lm_setup = dl_lm_setup,
 	.lm_breaker_owns_lease = dl_breakable_owns,
+	DL_LMOPS_COMPAT
 };
 
 static const struct lease_manager_operations dl_unbreakable_lmops = {
@@ -80,6 +81,7 @@ static const struct lease_manager_operations dl_unbreakable_lmops = {
 	.lm_change = dl_unbreakable_change,
 	.lm_setup = dl_lm_setup,
 	.lm_breaker_owns_lease = dl_unbreakable_owns,
+	DL_LMOPS_COMPAT
 };
 
 static bool dl_is_ours(const struct file_lease *fl)

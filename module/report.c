@@ -136,9 +136,7 @@ int dl_proc_show(struct seq_file *m, struct task_struct *task)
 	unsigned int fd;
 
 	for (fd = 0; ; fd++) {
-		rcu_read_lock();
-		file = task_lookup_next_fdget_rcu(task, &fd);
-		rcu_read_unlock();
+		file = fget_task_next(task, &fd);
 		if (!file)
 			break;
 		dl_show_owner(m, file, fd, NULL);
@@ -188,7 +186,7 @@ static bool dl_fd_is(struct pid *tgid, int fd, struct file *file)
 	task = pid_task(tgid, PIDTYPE_TGID);
 	if (!task)
 		return false;
-	f = task_lookup_next_fdget_rcu(task, &n);
+	f = fget_task_next(task, &n);
 	if (!f)
 		return false;
 	same = n == fd && f == file;

@@ -3,8 +3,39 @@
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cache_root=${DAXLEASE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/daxlease}
-source_tarball=/usr/src/linux-source-6.12.tar.xz
 kernel_config=${DAXLEASE_KCONFIG:-$top/scripts/config/test.config}
+
+# Kernel line (DAXLEASE_LINE): 6.12, Debian 12's linux-source-6.12 with
+# hooks/; or 7, the 7.x line: Debian 13 backports' source package, pinned
+# here and fetched without installing it (scripts/fetch-kernel-7), with
+# hooks-7/ and scripts/config/test-7.config on top of test.config. Each line
+# has its own cache prefix and build lock. The module source is the same.
+kernel_line=${DAXLEASE_LINE:-6.12}
+kernel7_series=linux-source-7.3
+kernel7_version=7.3.4-1~bpo13+1
+kernel7_tarball() {
+	echo "$cache_root/src/${kernel7_series}_$kernel7_version/usr/src/$kernel7_series.tar.xz"
+}
+case $kernel_line in
+6.12)
+	hooks_dir=$top/hooks
+	source_name=linux-source-6.12
+	source_tarball=/usr/src/$source_name.tar.xz
+	kernel_prefix=kernel
+	line_configs=()
+	;;
+7)
+	hooks_dir=$top/hooks-7
+	source_name=$kernel7_series
+	source_tarball=$(kernel7_tarball)
+	kernel_prefix=kernel7
+	line_configs=("$top/scripts/config/test-7.config")
+	;;
+*)
+	printf '[daxlease] error: DAXLEASE_LINE is 6.12 or 7, not %s\n' "$kernel_line" >&2
+	exit 1
+	;;
+esac
 # DAXLEASE_KERNEL_VARIANT=nohooks: the same patched source and config with
 # CONFIG_DAXLEASE_HOOKS off (and its own LOCALVERSION), the baseline that
 # make bench compares the hooks against. Its fragment is derived, so it
@@ -21,8 +52,8 @@ fi
 # DAXLEASE_KERNEL=debug adds the debug fragment (KASAN, lockdep, kmemleak,
 # fault injection) on top: a separate cached build, module built against it.
 case ${DAXLEASE_KERNEL:-test} in
-test) kernel_configs=("$kernel_config") ;;
-debug) kernel_configs=("$kernel_config" "$top/scripts/config/debug.config") ;;
+test) kernel_configs=("$kernel_config" "${line_configs[@]}") ;;
+debug) kernel_configs=("$kernel_config" "${line_configs[@]}" "$top/scripts/config/debug.config") ;;
 *) printf '[daxlease] error: DAXLEASE_KERNEL is test or debug, not %s\n' "$DAXLEASE_KERNEL" >&2; exit 1 ;;
 esac
 
@@ -30,28 +61,37 @@ esac
 log() { printf '[daxlease] %s\n' "$*" >&2; }
 die() { printf '[daxlease] error: %s\n' "$*" >&2; exit 1; }
 
-# The hook patches named by hooks/series, in order.
+# The hook patches named by the line's series (hooks/series), in order.
 hook_patches() {
 	local p
-	sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$top/hooks/series" | while read -r p; do
-		echo "$top/hooks/$p"
+	sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$hooks_dir/series" | while read -r p; do
+		echo "$hooks_dir/$p"
 	done
+}
+
+# Version of the line's source package.
+source_version() {
+	if [ "$kernel_line" = 7 ]; then
+		echo "$kernel7_version"
+	else
+		dpkg-query -W -f='${Version}' linux-source-6.12 ||
+			die "linux-source-6.12 is not installed (run scripts/install-deps)"
+	fi
 }
 
 # Key of a kernel build: source package version + series + patches + config.
 kernel_key() {
 	local version
-	version=$(dpkg-query -W -f='${Version}' linux-source-6.12) ||
-		die "linux-source-6.12 is not installed (run scripts/install-deps)"
+	version=$(source_version)
 	{
 		echo "$version"
-		cat "$top/hooks/series"
+		cat "$hooks_dir/series"
 		hook_patches | xargs -r cat
 		cat "${kernel_configs[@]}"
 	} | sha256sum | cut -c1-16 | sed "s/^/$version-/"
 }
 
-kernel_dir() { echo "$cache_root/kernel-$(kernel_key)"; }
+kernel_dir() { echo "$cache_root/$kernel_prefix-$(kernel_key)"; }
 
 # The config fragments in order, with a symbol set again by a later fragment
 # kept only at its last setting (that is what Kconfig applies).
@@ -80,6 +120,7 @@ copy_module_source() {
 	rm -rf "$1"
 	mkdir -p "$1"
 	(cd "$top" && cp --parents dkms.conf Kbuild module/Kbuild module/*.[ch] \
+		module/compat/probe.sh module/compat/probes/*.c \
 		$(find include -name '*.h') "$1"/)
 }
 
