@@ -127,7 +127,7 @@ extern struct list_head dl_all_leases;
 int dl_setlease(struct file *filp, int arg, struct file_lease **flp,
 		void **priv);
 int dl_getlease(struct file_lease *fl, int type);
-int dl_layout_change(struct inode *inode);
+int dl_layout_change(struct inode *inode, enum daxlease_break how);
 void dl_lease_file_release(struct file *filp);
 struct dl_lease *dl_live_lease(struct inode *inode, struct pid *tgid);
 bool dl_layout_leased(struct inode *inode);
@@ -139,7 +139,7 @@ void dl_lease_free(struct dl_lease *dl);
 int dl_gup_longterm(struct vm_area_struct *vma, unsigned int gup_flags,
 		    struct daxlease_pins *pins);
 int dl_pinned(struct daxlease_pins *pins, struct file *owner_file,
-	      struct address_space *mapping, unsigned long npages);
+	      struct page **pages, long npages);
 void dl_pins_release(struct daxlease_pins *pins);
 bool dl_mapping_pinned(struct address_space *mapping);
 void dl_owner_file_release(struct file *filp);

@@ -508,7 +508,7 @@ int dl_getlease(struct file_lease *fl, int type)
  * A layout change of @inode (i_rwsem held): refuse it while any unbreakable
  * lease, live or orphaned, exists on the inode and the file is not empty.
  */
-int dl_layout_change(struct inode *inode)
+static int dl_layout_verdict(struct inode *inode)
 {
 	struct pid *me = task_tgid(current);
 	struct dl_inode *dli;
@@ -538,6 +538,35 @@ int dl_layout_change(struct inode *inode)
 	}
 	spin_unlock(&dl_lock);
 	return ret;
+}
+
+/*
+ * A layout change of @inode is about to start (i_rwsem held): refuse it
+ * under an unbreakable lease; with DAXLEASE_BREAK* break the breakable ones
+ * (SIGIO, lease-break-time) and wait for them to go.  With
+ * DAXLEASE_BREAK_UNLOCKED the wait drops i_rwsem, so that the holders can
+ * still write(2) the file in response, and the verdict is asked again once
+ * it is retaken.  A signal ends the wait.
+ */
+int dl_layout_change(struct inode *inode, enum daxlease_break how)
+{
+	int ret;
+
+	for (;;) {
+		ret = dl_layout_verdict(inode);
+		if (ret || how == DAXLEASE_VERDICT)
+			return ret;
+		if (how == DAXLEASE_BREAK)
+			return break_layout(inode, true);
+		ret = break_layout(inode, false);
+		if (ret != -EWOULDBLOCK)
+			return ret;
+		inode_unlock(inode);
+		ret = break_layout(inode, true);
+		inode_lock(inode);
+		if (ret)
+			return ret;
+	}
 }
 
 /*

@@ -5,8 +5,8 @@
  * A FOLL_LONGTERM pin of an fsdax VMA is admitted when the pinning thread
  * group holds a live unbreakable lease on the file and the caller keeps a
  * pin context (struct daxlease_pins), so that its unpins can be attributed.
- * GUP then charges the pinned pages, run by run, to the (owner, lease)
- * record, and the context records which records it charged and how many
+ * GUP then hands the pinned pages over; the fsdax ones are charged, run
+ * by run of one file, to the (owner, lease) record, and the context records which records it charged and how many
  * pages: the first one inline, further ones (an MR over several files) in
  * a short list.  The caller releases the context as a whole after its last
  * unpin, which takes exactly those counts back: no page is looked up again
@@ -24,6 +24,7 @@
  */
 
 #include <linux/fs.h>
+#include <linux/memremap.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/pid.h>
@@ -105,7 +106,11 @@ int dl_gup_longterm(struct vm_area_struct *vma, unsigned int gup_flags,
 	if (!leased)
 		return dl_layout_leased(inode) ? -EPERM : -EOPNOTSUPP;
 	/* a lease, but the caller could not account for its unpins */
-	return pins ? 0 : -EOPNOTSUPP;
+	if (!pins)
+		return -EOPNOTSUPP;
+	/* from now on the core fails pins that this module does not charge */
+	pins->admitted = true;
+	return 0;
 }
 
 static bool dl_mapping_ok(struct address_space *mapping)
@@ -219,13 +224,13 @@ static int dl_charge(struct daxlease_pins *pins, void *key,
 }
 
 /*
- * GUP pinned @npages pages of @mapping for @pins.  Allocates only what the
+ * Charge @npages pinned pages of @mapping to @pins.  Allocates only what the
  * first charge of an owner, of an (owner, lease) pair or of a further lease
  * in the context needs: later charges of a context are O(1) plus a walk of
  * the owner's records, with no allocation.
  */
-int dl_pinned(struct daxlease_pins *pins, struct file *owner_file,
-	      struct address_space *mapping, unsigned long npages)
+static int dl_pinned_run(struct daxlease_pins *pins, struct file *owner_file,
+			 struct address_space *mapping, unsigned long npages)
 {
 	void *key = owner_file ?: (void *)current->mm;
 	struct dl_prealloc pa = {};
@@ -266,6 +271,43 @@ int dl_pinned(struct daxlease_pins *pins, struct file *owner_file,
 	kfree(pa.chg);
 	if (pa.owner)
 		dl_owner_free(pa.owner);
+	return ret;
+}
+
+/*
+ * The file of @page if it is fsdax, PAGE_MAPPING_DAX_SHARED if it has none
+ * (shared by reflink, or detached), NULL if it is not fsdax.  Stable while
+ * pinned: layout changes of leased files are refused.
+ */
+static struct address_space *dl_page_mapping(struct page *page)
+{
+	if (!is_zone_device_page(page) ||
+	    page->pgmap->type != MEMORY_DEVICE_FS_DAX)
+		return NULL;
+	return READ_ONCE(page->mapping) ?: PAGE_MAPPING_DAX_SHARED;
+}
+
+/*
+ * GUP pinned @pages for @pins on behalf of @owner_file (NULL: the mm):
+ * charge the fsdax ones, run by run of one file, O(1) per page.  On error
+ * GUP unpins all of them; what was charged stays in @pins until released.
+ */
+int dl_pinned(struct daxlease_pins *pins, struct file *owner_file,
+	      struct page **pages, long npages)
+{
+	struct address_space *mapping;
+	long i, end;
+	int ret = 0;
+
+	for (i = 0; i < npages && !ret; i = end) {
+		mapping = dl_page_mapping(pages[i]);
+		end = i + 1;
+		if (!mapping)
+			continue;
+		while (end < npages && dl_page_mapping(pages[end]) == mapping)
+			end++;
+		ret = dl_pinned_run(pins, owner_file, mapping, end - i);
+	}
 	return ret;
 }
 

@@ -16,9 +16,15 @@
  * module registered every hook is a static branch that leads straight back
  * to the stock code, so a patched kernel behaves exactly like a stock one.
  * The one hook that does not test the static key is the charge after a
- * long-term pin inside a pin bracket (RDMA and io_uring registrations):
- * it looks at each pinned page, so that a module unloaded since the gate
- * admitted the VMA cannot leave an fsdax page pinned without a charge.
+ * long-term pin inside a pin bracket whose VMA the module admitted (RDMA
+ * and io_uring registrations): a module unloaded since the gate admitted
+ * the VMA cannot leave an fsdax page pinned without a charge.
+ *
+ * The core keeps to what a module cannot do: the call sites with their
+ * inline wrappers below, registration, the ptrace check of
+ * /proc/<pid>/file_pins and the DAX entry walk of fsync.  Everything that
+ * decides (which pages to charge, how to wait for a lease break) is in the
+ * module.
  *
  * Hooks and why each is needed:
  *
@@ -52,18 +58,17 @@
  *   FOLL_LONGTERM fsdax pins made outside such a bracket, so short-term
  *   FOLL_PIN pins (O_DIRECT) are never counted or refused and unconverted
  *   long-term users (VFIO, gup_test, ...) keep failing.  RDMA umem and
- *   io_uring fixed buffers are converted.  Fail closed: fsdax pages pinned
- *   in a bracket that cannot be charged (no module any more, a file system
- *   without the hooks, a refusal) are unpinned and the pin fails.
+ *   io_uring fixed buffers are converted.  Fail closed: pages pinned in a
+ *   bracket that the module admitted but that cannot be charged (no module
+ *   any more, a refusal) are unpinned and the pin fails.
  * - eligibility: only file systems that call the layout hooks set
  *   SB_I_DAXLEASE on their superblocks (ext4 under all its names, XFS);
- *   the core refuses long-term pins of fsdax pages of any other file
- *   system, whatever a module says.
- * - mapping_pinned (mm/filemap.c): an fsync/msync of a file with pinned pages
- *   writes back every present entry in the range, not only the dirty
- *   ones: DMA by the NIC (or a kernel copy into an io_uring buffer)
- *   never dirties the PTE, so a clean entry may hold data that is not
- *   flushed to persistence yet.
+ *   the module admits and charges only their files.
+ * - mapping_pinned (fs/dax.c): a data integrity writeback (fsync, msync,
+ *   sync) of a file with pinned pages writes back every present entry in
+ *   the range, not only the dirty ones: DMA by the NIC (or a kernel copy
+ *   into an io_uring buffer) never dirties the PTE, so a clean entry may
+ *   hold data that is not flushed to persistence yet.
  * - owner scope (RDMA uverbs): ib_umem_get() no longer gets a udata,
  *   so the uverbs file a command was issued on cannot reach it as an
  *   argument.  ib_uverbs_write()/ib_uverbs_ioctl() publish it in
@@ -76,15 +81,15 @@
  * - layout_change (ext4, XFS): asked with i_rwsem held before the block
  *   map of a file changes and before anything is modified: truncate in
  *   either direction (both filesystems wait for busy DAX pages on any size
- *   change), fallocate (every XFS mode, including the FS_IOC_*RESVSP and
- *   FS_IOC_ZERO_RANGE space ioctls; ext4 punch/zero/collapse/insert, as
- *   ext4 allocation does not break layouts), remap (reflink, dedupe,
- *   exchange-range) on both inodes, XFS_IOC_SWAPEXT, EXT4_IOC_MOVE_EXT and
- *   EXT4_IOC_SWAP_BOOT.  The module answers from its lease state, never from
- *   mapping_mapped().  daxlease_break_layout() then breaks breakable layout
- *   leases (SIGIO, lease-break-time): ext4 before taking invalidate_lock,
- *   XFS dropping its iolock while it waits, as for pNFS layouts.  The
- *   filesystem then waits for short-term pins (O_DIRECT) as before.
+ *   change), fallocate modes that free or move blocks (and the XFS space
+ *   ioctls that do), remap (reflink, dedupe, exchange-range) on both
+ *   inodes, XFS copy-on-write, XFS_IOC_SWAPEXT, EXT4_IOC_MOVE_EXT (donor)
+ *   and EXT4_IOC_SWAP_BOOT.  The module answers from its lease state, never
+ *   from mapping_mapped().  Breakable layout leases (SIGIO,
+ *   lease-break-time) are broken by XFS's own pNFS layout break, which
+ *   drops the iolock while it waits, and on ext4 by the module when asked
+ *   with DAXLEASE_BREAK (DAXLEASE_BREAK_UNLOCKED: waiting without i_rwsem).
+ *   The filesystem then waits for short-term pins (O_DIRECT) as before.
  * - proc_show: /proc/<pid>/file_pins.  With no module registered the file
  *   exists and reads empty.
  *
@@ -102,6 +107,7 @@
 #include <linux/errno.h>
 #include <linux/jump_label.h>
 #include <linux/sched.h>
+#include <linux/srcu.h>
 #include <linux/types.h>
 
 struct address_space;
@@ -129,16 +135,22 @@ struct vm_area_struct;
  */
 #define SB_I_DAXLEASE		0x40000000
 
+/* What a layout change asks of breakable layout leases (layout_change) */
+enum daxlease_break {
+	DAXLEASE_VERDICT,	/* nothing: unbreakable leases refuse it */
+	DAXLEASE_BREAK,		/* break them, waiting under the caller's locks */
+	DAXLEASE_BREAK_UNLOCKED, /* the same, i_rwsem dropped while waiting */
+};
+
 /*
  * Pin context of an owner-aware long-term pinner, kept next to its page
- * array (e.g. in struct ib_umem) and zero-initialised.  It records exactly
- * what it charged: @owner is the module's owner object, @rec the first
- * (owner, lease) record charged and @npages the pages charged to it; @more
- * holds the charges to further leases (an MR that spans several files).
- * Set when the first fsdax page is charged, cleared by
- * daxlease_pins_release().  Only the module dereferences them.
+ * array (e.g. in struct ib_umem) and zero-initialised.  Only the module
+ * reads and writes it: @admitted once its gate admitted a VMA pinned in
+ * this context, @owner (its owner object) from the first charge, and what
+ * it charged to which leases, until daxlease_pins_release().
  */
 struct daxlease_pins {
+	bool admitted;
 	void *owner;
 	void *rec;
 	unsigned long npages;
@@ -146,60 +158,54 @@ struct daxlease_pins {
 };
 
 /**
- * struct daxlease_ops - the policy module's callbacks
+ * struct daxlease_ops - the policy module's callbacks; every one must be set
  * @owner: THIS_MODULE
  *
  * @setlease: fcntl(F_SETLEASE) with F_LAYOUT/F_EXCLUSIVE bits in @arg.
- *	Context: process, no locks held, may sleep.  *@flp is a lease that
- *	lease_init() set up for F_RDLCK with the default
- *	lease_manager_operations (the module may wrap their lm_setup and
- *	lm_break), *@priv the preallocated fasync entry for the fd; both follow
- *	the vfs_setlease() contract and the core frees whatever is left in
- *	them.  Returns 0 or -errno (-EINVAL for arguments it rejects).
+ *	Process, no locks held, may sleep.  *@flp is a lease that lease_init()
+ *	set up for F_RDLCK with the default lease_manager_operations (the
+ *	module may wrap their lm_setup and lm_break), *@priv the preallocated
+ *	fasync entry for the fd; both follow the vfs_setlease() contract and
+ *	the core frees whatever is left in them.  0 or -errno.
  * @getlease: fcntl(F_GETLEASE) found lease @fl of the file; @type is the
- *	stock answer.  Context: ctx->flc_lock held, must not sleep.  Returns
- *	the value to report.
- * @layout_change: a filesystem is about to change the block map of @inode
- *	(truncate, fallocate, remap, extent swap).  Context: process, i_rwsem
- *	of @inode held exclusive (and of the other inode for two-inode
- *	operations), sometimes invalidate_lock/XFS_MMAPLOCK too; the XFS remap
- *	path also asks once before locking, as an early out.  May sleep but
- *	should not wait.  Returns 0 to let it proceed, -ETXTBSY or -EDEADLK to
- *	fail it before anything has changed.
- * @gup_longterm: check_vma_flags() sees a FOLL_LONGTERM pin of fsdax @vma.
+ *	stock answer.  ctx->flc_lock held, must not sleep.  The value to report.
+ * @layout_change: a filesystem is about to change the block map of @inode.
+ *	i_rwsem of @inode held exclusive (and of the other inode for two-inode
+ *	operations), sometimes invalidate_lock/XFS_MMAPLOCK too.  @how: see
+ *	enum daxlease_break; only DAXLEASE_BREAK* may wait.  0 to let it
+ *	proceed, -ETXTBSY or -EDEADLK to fail it before anything has changed,
+ *	or the error that ended the wait for a lease break.
+ * @gup_longterm: check_vma_flags() sees a FOLL_LONGTERM pin of fsdax @vma;
  *	@pins is the caller's pin context or NULL if the caller cannot account
- *	its pins.  Context: mmap_lock held, may sleep but should not.  Returns
- *	0 to admit the VMA (both stock fsdax gates are skipped) or -errno.
- * @pinned: GUP pinned @npages pages of @mapping (fsdax, contiguous in the
- *	page array) for pin context @pins on behalf of owner file @owner_file
- *	(NULL: the mm of current).  Context: process, the pinner's task,
- *	mmap_lock may or may not be held, may sleep (GFP_KERNEL ok).  @mapping
- *	is page->mapping and may be PAGE_MAPPING_DAX_SHARED.  The charge is
- *	recorded in @pins.  On error the core unpins all pages of the call;
- *	charges already recorded stay in @pins (erring on the safe side: the
- *	lease stays busy) until the caller, failing too, releases @pins.
+ *	its pins.  mmap_lock held, should not sleep.  0 to admit the VMA (both
+ *	stock fsdax gates are skipped; the module sets @pins->admitted) or
+ *	-errno.
+ * @pinned: GUP pinned @npages @pages for pin context @pins (admitted) on
+ *	behalf of owner file @owner_file (NULL: the mm of current): charge the
+ *	fsdax pages among them.  The pinner's task, may sleep (GFP_KERNEL).
+ *	On error GUP unpins all @pages; charges already recorded in @pins stay
+ *	(the lease stays busy) until the caller releases @pins.
  * @pins_release: every page pinned in @pins has been unpinned and @pins
- *	will not be used again: drop exactly the charges it recorded.
- *	Context: process (may be a kernel thread), no core locks, may sleep.
+ *	will not be used again: drop exactly the charges it recorded.  Process
+ *	(maybe a kernel thread), no core locks, may sleep.
  * @mapping_pinned: are pages of @mapping pinned long-term under a lease?
- *	Asked by fsync/msync of an fsdax file (mm/filemap.c).  Context: process,
- *	may sleep but should not.
+ *	Data integrity writeback of an fsdax file.  Should not sleep.
  * @file_release: last reference to @filp is being dropped (__fput(), before
- *	leases are removed and before ->release()).  Context: process or
- *	kernel thread (task_work, delayed_fput), no locks held, may sleep.
+ *	leases are removed and before ->release()).  Process or kernel thread
+ *	(task_work, delayed_fput), no locks held, may sleep.
  * @proc_show: read of /proc/<pid>/file_pins for @task; the core has already
- *	checked PTRACE_MODE_READ access.  Context: process, may sleep.
+ *	checked PTRACE_MODE_READ access under exec_update_lock.  May sleep.
  */
 struct daxlease_ops {
 	struct module *owner;
 	int (*setlease)(struct file *filp, int arg, struct file_lease **flp,
 			void **priv);
 	int (*getlease)(struct file_lease *fl, int type);
-	int (*layout_change)(struct inode *inode);
+	int (*layout_change)(struct inode *inode, enum daxlease_break how);
 	int (*gup_longterm)(struct vm_area_struct *vma, unsigned int gup_flags,
 			    struct daxlease_pins *pins);
 	int (*pinned)(struct daxlease_pins *pins, struct file *owner_file,
-		      struct address_space *mapping, unsigned long npages);
+		      struct page **pages, long npages);
 	void (*pins_release)(struct daxlease_pins *pins);
 	bool (*mapping_pinned)(struct address_space *mapping);
 	void (*file_release)(struct file *filp);
@@ -218,16 +224,25 @@ static inline bool daxlease_enabled(void)
 	return static_branch_unlikely(&daxlease_active);
 }
 
-int __daxlease_setlease(struct file *filp, int arg, struct file_lease **flp,
-			void **priv);
-int __daxlease_getlease(struct file_lease *fl, int type);
-int __daxlease_layout_change(struct inode *inode);
-int __daxlease_break_layout(struct inode *inode, bool wait);
-int __daxlease_gup_longterm(struct vm_area_struct *vma,
-			    unsigned int gup_flags);
-long __daxlease_gup_pinned(struct page **pages, long npages);
-void __daxlease_pins_release(struct daxlease_pins *pins);
-void __daxlease_file_release(struct file *filp);
+extern const struct daxlease_ops __rcu *daxlease_ops;
+extern struct srcu_struct daxlease_srcu;
+
+/*
+ * @call, an expression in the registered module's callbacks ops, evaluated
+ * under SRCU (daxlease_unregister() waits for it); @none without a module.
+ */
+#define DAXLEASE_CALL(none, call) ({					\
+	int __idx = srcu_read_lock(&daxlease_srcu);			\
+	const struct daxlease_ops *ops;					\
+	typeof(none) __ret = (none);					\
+									\
+	ops = srcu_dereference(daxlease_ops, &daxlease_srcu);		\
+	if (ops)							\
+		__ret = (call);						\
+	srcu_read_unlock(&daxlease_srcu, __idx);			\
+	__ret;								\
+})
+
 int proc_pid_file_pins(struct seq_file *m, struct pid_namespace *ns,
 		       struct pid *pid, struct task_struct *task);
 
@@ -242,14 +257,14 @@ static inline bool daxlease_lease_arg(int arg)
 static inline int daxlease_setlease(struct file *filp, int arg,
 				    struct file_lease **flp, void **priv)
 {
-	return __daxlease_setlease(filp, arg, flp, priv);
+	return DAXLEASE_CALL(-EINVAL, ops->setlease(filp, arg, flp, priv));
 }
 
 /* fs/locks.c: F_GETLEASE value for lease @fl (flc_lock held) */
 static inline int daxlease_getlease(struct file_lease *fl, int type)
 {
 	if (daxlease_enabled())
-		return __daxlease_getlease(fl, type);
+		return DAXLEASE_CALL(type, ops->getlease(fl, type));
 	return type;
 }
 
@@ -260,20 +275,23 @@ static inline int daxlease_getlease(struct file_lease *fl, int type)
 static inline int daxlease_layout_change(struct inode *inode)
 {
 	if (daxlease_enabled())
-		return __daxlease_layout_change(inode);
+		return DAXLEASE_CALL(0, ops->layout_change(inode,
+							 DAXLEASE_VERDICT));
 	return 0;
 }
 
 /*
- * As daxlease_layout_change(), then break breakable layout leases with
- * break_layout(@inode, @wait) (-EWOULDBLOCK if !@wait and some remain).
- * 0 at once when no module is registered: stock filesystems do not break
- * layout leases on these paths.
+ * ext4: as daxlease_layout_change(), then break breakable layout leases
+ * (SIGIO, lease-break-time) and wait for them to go; with
+ * DAXLEASE_BREAK_UNLOCKED i_rwsem is dropped while waiting, so that their
+ * holders can still write the file.  0 at once when no module is
+ * registered: stock ext4 does not break layout leases.
  */
-static inline int daxlease_break_layout(struct inode *inode, bool wait)
+static inline int daxlease_break_layout(struct inode *inode,
+					enum daxlease_break how)
 {
 	if (daxlease_enabled())
-		return __daxlease_break_layout(inode, wait);
+		return DAXLEASE_CALL(0, ops->layout_change(inode, how));
 	return 0;
 }
 
@@ -282,47 +300,42 @@ static inline int daxlease_gup_longterm(struct vm_area_struct *vma,
 					unsigned int gup_flags)
 {
 	if (daxlease_enabled())
-		return __daxlease_gup_longterm(vma, gup_flags);
+		return DAXLEASE_CALL(-EOPNOTSUPP,
+			ops->gup_longterm(vma, gup_flags, current->daxlease_pins));
 	return -EOPNOTSUPP;
 }
 
 /*
- * mm/gup.c: @npages pages were pinned FOLL_LONGTERM.  Charges the fsdax ones
- * to the current pin context; on failure unpins all pages and returns -errno.
- * Not conditional on the static key: a module unloaded since the gate
- * admitted the VMA must make the pin fail, not leave it unaccounted.
+ * mm/gup.c: @npages pages were pinned FOLL_LONGTERM in a pin bracket whose
+ * VMA the module admitted: charge the fsdax ones; on -errno GUP unpins all
+ * of them.  Not conditional on the static key: a module unloaded since the
+ * gate admitted the VMA must make the pin fail, not leave it unaccounted.
  */
-static inline long daxlease_gup_pinned(struct page **pages, long npages)
+static inline int daxlease_gup_pinned(struct page **pages, long npages)
 {
-	if (current->daxlease_pins)
-		return __daxlease_gup_pinned(pages, npages);
+	struct daxlease_pins *pins = current->daxlease_pins;
+
+	if (pins && pins->admitted)
+		return DAXLEASE_CALL(-EOPNOTSUPP,
+			ops->pinned(pins, current->daxlease_owner, pages, npages));
 	return 0;
 }
 
-/* fs/dax.c: tag every present entry of [@start, @end] dirty */
-void dax_dirty_present(struct address_space *mapping, loff_t start,
-		       loff_t end);
-void __daxlease_fsync(struct address_space *mapping, loff_t start,
-		      loff_t end);
-
 /*
- * mm/filemap.c, fsync/msync of @mapping before writeback: if pages of it are
- * pinned long-term, write back every present DAX entry in the range.  A NIC
- * writes pinned pages by DMA, which never dirties a PTE, so after the first
- * fsync their entries stay clean however much the device wrote since.
+ * fs/dax.c, data integrity writeback: does @mapping have pages pinned
+ * long-term?  Then every present entry in the range is written back.
  */
-static inline void daxlease_fsync(struct address_space *mapping,
-				  loff_t start, loff_t end)
+static inline bool daxlease_mapping_pinned(struct address_space *mapping)
 {
-	if (daxlease_enabled())
-		__daxlease_fsync(mapping, start, end);
+	return daxlease_enabled() &&
+	       DAXLEASE_CALL(false, ops->mapping_pinned(mapping));
 }
 
 /* fs/locks.c: final fput of @filp */
 static inline void daxlease_file_release(struct file *filp)
 {
 	if (daxlease_enabled())
-		__daxlease_file_release(filp);
+		DAXLEASE_CALL(0, (ops->file_release(filp), 0));
 }
 
 /*
@@ -370,7 +383,7 @@ static inline void daxlease_pins_end(struct daxlease_pins *prev)
 static inline void daxlease_pins_release(struct daxlease_pins *pins)
 {
 	if (pins->owner)
-		__daxlease_pins_release(pins);
+		DAXLEASE_CALL(0, (ops->pins_release(pins), 0));
 }
 
 #else /* !CONFIG_DAXLEASE_HOOKS */
@@ -401,7 +414,8 @@ static inline int daxlease_layout_change(struct inode *inode)
 	return 0;
 }
 
-static inline int daxlease_break_layout(struct inode *inode, bool wait)
+static inline int daxlease_break_layout(struct inode *inode,
+					enum daxlease_break how)
 {
 	return 0;
 }
@@ -412,14 +426,14 @@ static inline int daxlease_gup_longterm(struct vm_area_struct *vma,
 	return -EOPNOTSUPP;
 }
 
-static inline long daxlease_gup_pinned(struct page **pages, long npages)
+static inline int daxlease_gup_pinned(struct page **pages, long npages)
 {
 	return 0;
 }
 
-static inline void daxlease_fsync(struct address_space *mapping,
-				  loff_t start, loff_t end)
+static inline bool daxlease_mapping_pinned(struct address_space *mapping)
 {
+	return false;
 }
 
 static inline void daxlease_file_release(struct file *filp)
