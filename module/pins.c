@@ -6,9 +6,10 @@
  * group holds a live unbreakable lease on the file and the caller keeps a
  * pin context (struct daxlease_pins), so that its unpins can be attributed.
  * GUP then hands the pinned pages over; the fsdax ones are charged, run
- * by run of one file, to the (owner, lease) record, and the context records which records it charged and how many
- * pages: the first one inline, further ones (an MR over several files) in
- * a short list.  The caller releases the context as a whole after its last
+ * by run of one file, to the (owner, lease) record, and the context
+ * records which records it charged and how many pages: the first one
+ * inline, further ones (an MR over several files) in a short list.  The
+ * caller releases the context as a whole after its last
  * unpin, which takes exactly those counts back: no page is looked up again
  * (its mapping may have changed meanwhile), an unpin never drains another
  * context's lease, and a lease is busy exactly as long as pages charged to
