@@ -64,11 +64,12 @@
  * - eligibility: only file systems that call the layout hooks set
  *   SB_I_DAXLEASE on their superblocks (ext4 under all its names, XFS);
  *   the module admits and charges only their files.
- * - mapping_pinned (fs/dax.c): a data integrity writeback (fsync, msync,
- *   sync) of a file with pinned pages writes back every present entry in
- *   the range, not only the dirty ones: DMA by the NIC (or a kernel copy
- *   into an io_uring buffer) never dirties the PTE, so a clean entry may
- *   hold data that is not flushed to persistence yet.
+ * - mapping_pinned (mm/filemap.c): fsync/msync of a file with pinned pages
+ *   writes back every present entry in the range, not only the dirty ones
+ *   (dax_dirty_present() tags them before writeback looks for the tags):
+ *   DMA by the NIC (or a kernel copy into an io_uring buffer) never dirties
+ *   the PTE, so a clean entry may hold data that is not flushed to
+ *   persistence yet.
  * - owner scope (RDMA uverbs): ib_umem_get() no longer gets a udata,
  *   so the uverbs file a command was issued on cannot reach it as an
  *   argument.  ib_uverbs_write()/ib_uverbs_ioctl() publish it in
@@ -189,7 +190,7 @@ struct daxlease_pins {
  *	will not be used again: drop exactly the charges it recorded.  Process
  *	(maybe a kernel thread), no core locks, may sleep.
  * @mapping_pinned: are pages of @mapping pinned long-term under a lease?
- *	Data integrity writeback of an fsdax file.  Should not sleep.
+ *	fsync/msync of an fsdax file.  Should not sleep.
  * @file_release: last reference to @filp is being dropped (__fput(), before
  *	leases are removed and before ->release()).  Process or kernel thread
  *	(task_work, delayed_fput), no locks held, may sleep.
@@ -321,9 +322,13 @@ static inline int daxlease_gup_pinned(struct page **pages, long npages)
 	return 0;
 }
 
+/* fs/dax.c: tag every present entry of [@start, @end] (bytes) dirty */
+void dax_dirty_present(struct address_space *mapping, loff_t start,
+		       loff_t end);
+
 /*
- * fs/dax.c, data integrity writeback: does @mapping have pages pinned
- * long-term?  Then every present entry in the range is written back.
+ * mm/filemap.c, fsync/msync of an fsdax file: does @mapping have pages
+ * pinned long-term?  Then every present entry in the range is written back.
  */
 static inline bool daxlease_mapping_pinned(struct address_space *mapping)
 {
