@@ -90,16 +90,6 @@ static bool run(const char *fmt, const char *a, const char *b)
 	return !r;
 }
 
-static bool other_truncate_is(const char *path, int want)
-{
-	int r = truncate_other(path, CUT_SIZE);
-
-	if (r != want)
-		diag("truncate by another process: %s, expected %s",
-		     child_result_name(r), want ? errno_name(want) : "success");
-	return r == want;
-}
-
 static void ext3_points(const char *mnt, uint64_t seed)
 {
 	char path[PATH_MAX] = "";
@@ -125,12 +115,12 @@ static void ext3_points(const char *mnt, uint64_t seed)
 		mr = mr_reg(v.pd, map, FILE_SIZE);
 	ok(mr, T_PIN);
 	if (mr)
-		ok(other_truncate_is(path, ETXTBSY), T_REFUSE);
+		ok(truncate_other_is(path, CUT_SIZE, ETXTBSY), T_REFUSE);
 	else
 		skip("no MR", T_REFUSE);
 
 	if (mr && !mr_dereg(mr) && !lease_set(fd, F_UNLCK))
-		ok(other_truncate_is(path, 0), T_RELEASE);
+		ok(truncate_other_is(path, CUT_SIZE, 0), T_RELEASE);
 	else if (mr)
 		ok(false, T_RELEASE);
 	else

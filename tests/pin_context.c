@@ -120,17 +120,6 @@ static bool gview_ours(const struct tfile *f, unsigned long pages)
 	return same;
 }
 
-/* truncate(2) to CUT_SIZE by another process gives @want. */
-static bool other_truncate_is(const char *path, int want)
-{
-	int r = truncate_other(path, CUT_SIZE);
-
-	if (r != want)
-		diag("truncate by another process: %s, expected %s",
-		     child_result_name(r), want ? errno_name(want) : "success");
-	return r == want;
-}
-
 static bool busy_unlock(struct tfile *f)
 {
 	int r = lease_set(f->fd, F_UNLCK), err = errno;
@@ -154,7 +143,7 @@ static bool dereg_unlocks(struct tfile *f)
 		diag("F_UNLCK after deregistering: %s", errno_name(errno));
 		return false;
 	}
-	return gview_is(f->esc, "") && other_truncate_is(f->path, 0);
+	return gview_is(f->esc, "") && truncate_other_is(f->path, CUT_SIZE, 0);
 }
 
 /*
@@ -225,7 +214,7 @@ static void fork_part(const char *n, const char *dir, uint64_t seed,
 	CHECK(&c, !r, T_F_CHILD, n);
 	keeper_exit(&k);
 	CHECK(&c, busy_unlock(f) & gview_ours(f, FILE_PAGES), T_F_BUSY, n);
-	CHECK(&c, other_truncate_is(f->path, ETXTBSY), T_F_TRUNC, n);
+	CHECK(&c, truncate_other_is(f->path, CUT_SIZE, ETXTBSY), T_F_TRUNC, n);
 	CHECK(&c, dereg_unlocks(f), T_F_DEREG, n);
 	file_release(f);
 }
