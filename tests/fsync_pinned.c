@@ -67,32 +67,27 @@ struct ctx {
 	bool ready;
 };
 
-static int write_str(const char *path, const char *s, int flags)
-{
-	int fd = open(path, O_WRONLY | flags), ret = 0;
-
-	if (fd < 0 || write(fd, s, strlen(s)) != (ssize_t)strlen(s))
-		ret = -1;
-	if (ret)
-		diag("write %s: %s", path, errno_name(errno));
-	if (fd >= 0)
-		close(fd);
-	return ret;
-}
-
 static bool trace_setup(void)
 {
 	if (access(EVENT, W_OK) &&
 	    mount("tracefs", TRACING, "tracefs", 0, NULL))
 		diag("mount tracefs: %s", errno_name(errno));
-	return !write_str(TRACING "/buffer_size_kb", "4096", 0) &&
-	       !write_str(EVENT, "1", 0) &&
-	       !write_str(TRACING "/tracing_on", "1", 0);
+	return !write_str(TRACING "/buffer_size_kb", "4096") &&
+	       !write_str(EVENT, "1") &&
+	       !write_str(TRACING "/tracing_on", "1");
 }
 
+/* Empty the trace buffer (open O_TRUNC): 0, or -1 with a diag. */
 static int trace_clear(void)
 {
-	return write_str(TRACING "/trace", "", O_TRUNC);
+	int fd = open(TRACING "/trace", O_WRONLY | O_TRUNC);
+
+	if (fd < 0) {
+		diag("open %s: %s", TRACING "/trace", errno_name(errno));
+		return -1;
+	}
+	close(fd);
+	return 0;
 }
 
 /*
@@ -296,7 +291,7 @@ int main(void)
 	for_each_dax_fs(fs)
 		test_fs(&c, fs);
 
-	write_str(EVENT, "0", 0);
+	write_str(EVENT, "0");
 	if (mr_dereg(c.src_mr))
 		teardown = -1;
 	if (verbs_destroy_pair(c.qp))

@@ -106,23 +106,6 @@ static void on_sigio(int sig)
 		fcntl(release_fd, F_SETLEASE, F_UNLCK);
 }
 
-/* Write @val to @path: 0, or -1 with a diag. */
-static int write_str(const char *path, const char *val)
-{
-	ssize_t len = strlen(val), n;
-	int fd = open(path, O_WRONLY);
-
-	if (fd < 0) {
-		diag("open %s: %s", path, errno_name(errno));
-		return -1;
-	}
-	n = write(fd, val, len);
-	if (n != len)
-		diag("write %s: %s", path, n < 0 ? errno_name(errno) : "short");
-	close(fd);
-	return n == len ? 0 : -1;
-}
-
 static int read_view_as_nobody(void *arg)
 {
 	const char *step;
@@ -656,8 +639,7 @@ int main(void)
 	struct sigaction sa;
 	bool was_loaded, lbt = false;
 	uint64_t seed;
-	int r, fd;
-	ssize_t len;
+	int r;
 
 	plan(4 + DAX_FS_COUNT * FS_POINTS + 3);
 	seed = pattern_seed();
@@ -677,16 +659,8 @@ int main(void)
 	r = child_run(read_view_as_nobody, NULL);
 	ok(r == EACCES, T_EACCES);
 
-	fd = open(LBT_PATH, O_RDONLY);
-	len = fd >= 0 ? read(fd, lbt_old, sizeof(lbt_old) - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	if (len > 0) {
-		lbt_old[len] = '\0';
-		lbt = !write_str(LBT_PATH, "1");
-	} else {
-		diag("read %s: %s", LBT_PATH, errno_name(errno));
-	}
+	lbt = !read_str(LBT_PATH, lbt_old, sizeof(lbt_old)) &&
+	      !write_str(LBT_PATH, "1");
 	ok(lbt, T_LBT);
 
 	for_each_dax_fs(fs)

@@ -40,6 +40,7 @@
 #include "lease.h"
 #include "pattern.h"
 #include "proc.h"
+#include "report.h"
 #include "tap.h"
 #include "verbs.h"
 
@@ -66,39 +67,6 @@
 
 static struct verbs v;
 static bool have_verbs;
-
-static int write_str(const char *path, const char *val)
-{
-	ssize_t len = strlen(val), n;
-	int fd = open(path, O_WRONLY);
-
-	if (fd < 0) {
-		diag("open %s: %s", path, errno_name(errno));
-		return -1;
-	}
-	n = write(fd, val, len);
-	close(fd);
-	if (n != len) {
-		diag("write %s: %s", path, n < 0 ? errno_name(errno) : "short");
-		return -1;
-	}
-	return 0;
-}
-
-static int read_str(const char *path, char *buf, size_t size)
-{
-	ssize_t n;
-	int fd = open(path, O_RDONLY);
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	return 0;
-}
 
 /* ---- the race ---- */
 
