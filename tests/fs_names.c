@@ -142,8 +142,7 @@ int main(void)
 
 	plan(2 + 7 + 2);
 	was_loaded = module_begin();
-	if (!ok(!verbs_open(&v, env_rxe()), "open the rxe device"))
-		module_bail_out(was_loaded, "no rxe device");
+	verbs_begin(&v, was_loaded, NULL, 0);
 	if (!mnt || !mount_of(mnt, dev, sizeof(dev), type, sizeof(type),
 			      opts, sizeof(opts)) || strcmp(type, "ext4"))
 		module_bail_out(was_loaded, "no ext4 test mount");
@@ -181,7 +180,7 @@ int main(void)
 	if (!ok(restored, T_RESTORE))
 		bail_out("the ext4 test file system is not back");
 
-	ok(!verbs_close(&v), "close the rxe device");
+	verbs_end(&v);
 	module_end(was_loaded);
 	return done_testing();
 }

@@ -556,15 +556,12 @@ int main(void)
 	seed = pattern_seed();
 
 	was_loaded = module_begin();
-	if (!ok(!verbs_open(&v, env_rxe()) &&
-		!fd_path(0, v.ctx->cmd_fd, upath, sizeof(upath)),
-		"open the rxe device"))
-		module_bail_out(was_loaded, "no rxe device");
+	verbs_begin(&v, was_loaded, upath, sizeof(upath));
 
 	for_each_dax_fs(fs)
 		test_fs(fs, seed);
 
-	ok(!verbs_close(&v), "close the rxe device");
+	verbs_end(&v);
 	module_end(was_loaded);
 	return done_testing();
 }

@@ -5,6 +5,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "env.h"
+#include "kmod.h"
+#include "report.h"
 #include "tap.h"
 #include "verbs.h"
 
@@ -133,6 +136,19 @@ int verbs_close(struct verbs *v)
 	}
 	memset(v, 0, sizeof(*v));
 	return ret;
+}
+
+void verbs_begin(struct verbs *v, bool was_loaded, char *upath, size_t size)
+{
+	if (!ok(!verbs_open(v, env_rxe()) &&
+		(!upath || !fd_path(0, v->ctx->cmd_fd, upath, size)),
+		"open the rxe device"))
+		module_bail_out(was_loaded, "no rxe device");
+}
+
+void verbs_end(struct verbs *v)
+{
+	ok(!verbs_close(v), "close the rxe device");
 }
 
 struct ibv_qp *verbs_create_qp(struct verbs *v)

@@ -5,6 +5,7 @@
 #ifndef DAXLEASE_VERBS_H
 #define DAXLEASE_VERBS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <infiniband/verbs.h>
@@ -25,6 +26,18 @@ int verbs_open(struct verbs *v, const char *name);
 
 /* Undo verbs_open(), also a partial one. 0, or -1 if a step failed. */
 int verbs_close(struct verbs *v);
+
+/*
+ * For the tests of daxlease behaviour, after module_begin(): the test point
+ * "open the rxe device", verbs_open(@v, env_rxe()) and, if @upath is not
+ * NULL, the escaped path of its uverbs file (fd_path() of its cmd_fd) in
+ * @upath (@size bytes). Bails out with the module state restored
+ * (module_bail_out(@was_loaded)) if that fails.
+ */
+void verbs_begin(struct verbs *v, bool was_loaded, char *upath, size_t size);
+
+/* The test point "close the rxe device": verbs_close(@v). */
+void verbs_end(struct verbs *v);
 
 /* An RC QP on @v's PD and CQ, in RESET state; NULL with a diag on error. */
 struct ibv_qp *verbs_create_qp(struct verbs *v);
