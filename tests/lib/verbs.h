@@ -52,6 +52,34 @@ int verbs_create_pair(struct verbs *v, struct ibv_qp *qp[2]);
 int verbs_destroy_pair(struct ibv_qp *qp[2]);
 
 /*
+ * The loopback rig of the tests that RDMA WRITE into files: one device,
+ * a connected pair of QPs, and a source buffer registered as an MR.
+ */
+struct write_rig {
+	struct verbs v;
+	struct ibv_qp *qp[2];
+	void *src;		/* NULL if it could not be mapped */
+	size_t len;
+	struct ibv_mr *src_mr;
+	bool ready;		/* QPs connected and source registered */
+};
+
+/*
+ * After module_begin(): verbs_begin(&@r->v, @was_loaded, NULL, 0), then
+ * the test points "two RC QPs connected to each other (RTS)" and
+ * @src_point: @len bytes of anonymous memory holding the pattern of @seed,
+ * registered as an MR.
+ */
+void write_rig_begin(struct write_rig *r, bool was_loaded, size_t len,
+		     uint64_t seed, const char *src_point);
+
+/*
+ * The test point "teardown: deregister the source MR, destroy QPs, close
+ * device"; then unmap the source.
+ */
+void write_rig_end(struct write_rig *r);
+
+/*
  * RDMA WRITE @len bytes at @off in @mr to @raddr/@rkey through @qp,
  * signaled, and wait up to VERBS_WC_TIMEOUT_MS for its completion.
  * Returns the completion's enum ibv_wc_status (IBV_WC_SUCCESS is 0), or a
