@@ -57,7 +57,8 @@ bool cmd_is(const struct cmd *c, int status, const char *out,
 
 /*
  * "<repo>/@rel" of the checkout the running test binary belongs to
- * (tests/bin/<name>); bails out if that cannot be found. Free it.
+ * (tests/bin/<name> or tests/remote/bin/<name>); bails out if that cannot
+ * be found. Free it.
  */
 char *repo_path(const char *rel);
 
