@@ -113,6 +113,14 @@ int cmd_run(struct cmd *c, uid_t uid, char *const argv[])
 	return cmd_wait(c, CMD_TIMEOUT_MS);
 }
 
+bool cmd_exited(const struct cmd *c)
+{
+	siginfo_t info = { 0 };
+
+	return !waitid(P_PID, c->pid, &info, WEXITED | WNOHANG | WNOWAIT) &&
+	       info.si_pid == c->pid;
+}
+
 void cmd_free(struct cmd *c)
 {
 	if (c->running)
