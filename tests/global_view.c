@@ -55,7 +55,6 @@
 #define HALF_SIZE	(1UL << 20)
 #define QUARTER_SIZE	(512UL << 10)
 #define FILE_PAGES	512UL
-#define HALF_PAGES	256UL
 #define NOBODY		65534
 #define LBT_PATH	"/proc/sys/fs/lease-break-time"
 #define VIEW_MAX	(256UL << 10)
@@ -312,11 +311,6 @@ static int pidns_view(const struct gfile *a, const char *want,
 	return same;
 }
 
-/*
- * A breakable lease on @b ends by a lease break from another process's
- * truncate to @size: with @release we F_UNLCK in the SIGIO handler, else
- * the break times out. Then @b must not be listed.
- */
 /* /sys/module/daxlease/refcnt, -1 with a diag if unreadable. */
 static long module_refs(void)
 {
@@ -334,6 +328,11 @@ static long module_refs(void)
 	return refs;
 }
 
+/*
+ * A breakable lease on @b ends by a lease break from another process's
+ * truncate to @size: with @release we F_UNLCK in the SIGIO handler, else
+ * the break times out. Then @b must not be listed.
+ */
 static bool break_ends(struct gfile *b, off_t size, bool release)
 {
 	int sig0 = sigio_count, r, type;

@@ -71,7 +71,7 @@ struct tfile {
 	struct ibv_mr *mr;
 };
 
-/* Create @f in @dir, take 48; map and register it unless @map is NULL. */
+/* Create @f in @dir, take 48; with @reg also map and register all of it. */
 static bool file_setup(struct tfile *f, const char *dir, uint64_t seed,
 		       bool reg)
 {
@@ -165,10 +165,6 @@ static int lease_reg_dereg(struct ibv_pd *pd, const char *path, void *map)
 		diag("child: F_SETLEASE 48: %s", errno_name(err));
 		return err;
 	}
-	if (!map)
-		map = file_map(fd, FILE_SIZE);
-	if (!map)
-		return CHILD_SETUP_ERR;
 	mr = ibv_reg_mr(pd, map, HALF_SIZE, MR_ACCESS);
 	if (!mr) {
 		err = errno;
