@@ -45,28 +45,10 @@
 #include "bench.h"
 #include "env.h"
 #include "fsdax.h"
+#include "gup_test.h"
 #include "tap.h"
 #include "verbs.h"
 
-/* From the kernel's mm/gup_test.h (not a uapi header). */
-#define GUP_TEST_MAX_PAGES_TO_DUMP	8
-struct gup_test {
-	__u64 get_delta_usec;
-	__u64 put_delta_usec;
-	__u64 addr;
-	__u64 size;
-	__u32 nr_pages_per_call;
-	__u32 gup_flags;
-	__u32 test_flags;
-	__u32 which_pages[GUP_TEST_MAX_PAGES_TO_DUMP];
-};
-#define PIN_FAST_BENCHMARK	_IOWR('g', 2, struct gup_test)
-#define PIN_LONGTERM_BENCHMARK	_IOWR('g', 3, struct gup_test)
-/* include/linux/mm_types.h, enum foll_flags */
-#define FOLL_WRITE		(1 << 0)
-#define FOLL_LONGTERM		(1 << 8)
-
-#define GUP_TEST_PATH	"/sys/kernel/debug/gup_test"
 /*
  * Many short samples and their median rather than one long one: on a
  * shared machine under TCG the vCPU threads lose the host CPU for
@@ -136,12 +118,8 @@ static void bench_gup(void)
 	}
 	memset(buf, 0x5a, GUP_SIZE);
 	for (i = 0; i < GUP_REPS; i++) {
-		memset(&gup, 0, sizeof(gup));
-		gup.addr = (unsigned long)buf;
-		gup.size = GUP_SIZE;
-		gup.nr_pages_per_call = 512;
-		gup.gup_flags = FOLL_WRITE;
-		if (ioctl(fd, PIN_LONGTERM_BENCHMARK, &gup) || gup.size != GUP_SIZE) {
+		if (gup_test_run(fd, PIN_LONGTERM_BENCHMARK, buf, GUP_SIZE,
+				 FOLL_WRITE, &gup)) {
 			diag("PIN_LONGTERM_BENCHMARK: %s, %llu bytes pinned",
 			     errno_name(errno), (unsigned long long)gup.size);
 			failures++;
@@ -150,12 +128,8 @@ static void bench_gup(void)
 		pin[i] = gup.get_delta_usec * 1000.0 / pages;
 		unpin[i] = gup.put_delta_usec * 1000.0 / pages;
 
-		memset(&gup, 0, sizeof(gup));
-		gup.addr = (unsigned long)buf;
-		gup.size = GUP_SIZE;
-		gup.nr_pages_per_call = 512;
-		gup.gup_flags = FOLL_WRITE | FOLL_LONGTERM;
-		if (ioctl(fd, PIN_FAST_BENCHMARK, &gup) || gup.size != GUP_SIZE) {
+		if (gup_test_run(fd, PIN_FAST_BENCHMARK, buf, GUP_SIZE,
+				 FOLL_WRITE | FOLL_LONGTERM, &gup)) {
 			diag("PIN_FAST_BENCHMARK: %s, %llu bytes pinned",
 			     errno_name(errno), (unsigned long long)gup.size);
 			failures++;

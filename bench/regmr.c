@@ -37,6 +37,7 @@
 #include "bench.h"
 #include "env.h"
 #include "fsdax.h"
+#include "gup_test.h"
 #include "lease.h"
 #include "tap.h"
 #include "verbs.h"
@@ -62,20 +63,6 @@ static const char *const kind_name[NR_KINDS] = {
 
 #define EXT4_MAX	(256 * MiB)
 
-/* From the kernel's mm/gup_test.h (not a uapi header). */
-struct gup_test {
-	__u64 get_delta_usec;
-	__u64 put_delta_usec;
-	__u64 addr;
-	__u64 size;
-	__u32 nr_pages_per_call;
-	__u32 gup_flags;
-	__u32 test_flags;
-	__u32 which_pages[8];
-};
-#define PIN_BASIC_TEST		_IOWR('g', 5, struct gup_test)
-#define FOLL_WRITE		(1 << 0)
-#define GUP_TEST_PATH		"/sys/kernel/debug/gup_test"
 #define HUGE		(2 * MiB)
 
 struct buffer {
@@ -330,13 +317,9 @@ static int gup_floor(const struct buffer *buf, size_t max)
 			for (k = ANON4K; k < NR_KINDS; k++) {
 				if (buf[k].len < size)
 					continue;
-				memset(&gup, 0, sizeof(gup));
-				gup.addr = (uintptr_t)buf[k].addr;
-				gup.size = size;
-				gup.nr_pages_per_call = 512;
-				gup.gup_flags = FOLL_WRITE;
-				if (ioctl(fd, PIN_BASIC_TEST, &gup) ||
-				    gup.size != size) {
+				if (gup_test_run(fd, PIN_BASIC_TEST,
+						 buf[k].addr, size, FOLL_WRITE,
+						 &gup)) {
 					diag("PIN_BASIC_TEST %s %zu: %s",
 					     kind_name[k], size,
 					     errno_name(errno));

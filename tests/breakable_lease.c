@@ -21,6 +21,7 @@
 #include "lease.h"
 #include "pattern.h"
 #include "proc.h"
+#include "report.h"
 #include "tap.h"
 
 #define FILE_SIZE	(2UL << 20)	/* the point names say these */
@@ -54,45 +55,6 @@ static void on_sigio(int sig)
 static int truncate_cut(void *arg)
 {
 	return truncate(arg, CUT_SIZE) ? errno : 0;
-}
-
-/* Write @val to @path: 0, or -1 with a diag. */
-static int write_str(const char *path, const char *val)
-{
-	ssize_t len = strlen(val), n;
-	int fd;
-
-	fd = open(path, O_WRONLY);
-	if (fd < 0) {
-		diag("open %s: %s", path, errno_name(errno));
-		return -1;
-	}
-	n = write(fd, val, len);
-	if (n != len)
-		diag("write %s: %s", path, n < 0 ? errno_name(errno) : "short");
-	close(fd);
-	return n == len ? 0 : -1;
-}
-
-/* Read @path into @buf (NUL-terminated): 0, or -1 with a diag. */
-static int read_str(const char *path, char *buf, size_t size)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY);
-	if (fd < 0) {
-		diag("open %s: %s", path, errno_name(errno));
-		return -1;
-	}
-	n = read(fd, buf, size - 1);
-	if (n <= 0)
-		diag("read %s: %s", path, n < 0 ? errno_name(errno) : "empty");
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	return 0;
 }
 
 static void test_fs(const struct dax_fs *fs, uint64_t seed, bool lbt_set)

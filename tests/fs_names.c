@@ -90,16 +90,6 @@ static bool run(const char *fmt, const char *a, const char *b)
 	return !r;
 }
 
-static bool other_truncate_is(const char *path, int want)
-{
-	int r = truncate_other(path, CUT_SIZE);
-
-	if (r != want)
-		diag("truncate by another process: %s, expected %s",
-		     child_result_name(r), want ? errno_name(want) : "success");
-	return r == want;
-}
-
 static void ext3_points(const char *mnt, uint64_t seed)
 {
 	char path[PATH_MAX] = "";
@@ -125,12 +115,12 @@ static void ext3_points(const char *mnt, uint64_t seed)
 		mr = mr_reg(v.pd, map, FILE_SIZE);
 	ok(mr, T_PIN);
 	if (mr)
-		ok(other_truncate_is(path, ETXTBSY), T_REFUSE);
+		ok(truncate_other_is(path, CUT_SIZE, ETXTBSY), T_REFUSE);
 	else
 		skip("no MR", T_REFUSE);
 
 	if (mr && !mr_dereg(mr) && !lease_set(fd, F_UNLCK))
-		ok(other_truncate_is(path, 0), T_RELEASE);
+		ok(truncate_other_is(path, CUT_SIZE, 0), T_RELEASE);
 	else if (mr)
 		ok(false, T_RELEASE);
 	else
@@ -152,8 +142,7 @@ int main(void)
 
 	plan(2 + 7 + 2);
 	was_loaded = module_begin();
-	if (!ok(!verbs_open(&v, env_rxe()), "open the rxe device"))
-		module_bail_out(was_loaded, "no rxe device");
+	verbs_begin(&v, was_loaded, NULL, 0);
 	if (!mnt || !mount_of(mnt, dev, sizeof(dev), type, sizeof(type),
 			      opts, sizeof(opts)) || strcmp(type, "ext4"))
 		module_bail_out(was_loaded, "no ext4 test mount");
@@ -191,7 +180,7 @@ int main(void)
 	if (!ok(restored, T_RESTORE))
 		bail_out("the ext4 test file system is not back");
 
-	ok(!verbs_close(&v), "close the rxe device");
+	verbs_end(&v);
 	module_end(was_loaded);
 	return done_testing();
 }

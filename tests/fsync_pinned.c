@@ -60,39 +60,31 @@
 #define T_CLEAN		"%s: unlink the files"
 
 struct ctx {
-	struct verbs v;
-	struct ibv_qp *qp[2];
-	struct ibv_mr *src_mr;
+	struct write_rig w;
 	uint64_t seed;
-	bool ready;
 };
-
-static int write_str(const char *path, const char *s, int flags)
-{
-	int fd = open(path, O_WRONLY | flags), ret = 0;
-
-	if (fd < 0 || write(fd, s, strlen(s)) != (ssize_t)strlen(s))
-		ret = -1;
-	if (ret)
-		diag("write %s: %s", path, errno_name(errno));
-	if (fd >= 0)
-		close(fd);
-	return ret;
-}
 
 static bool trace_setup(void)
 {
 	if (access(EVENT, W_OK) &&
 	    mount("tracefs", TRACING, "tracefs", 0, NULL))
 		diag("mount tracefs: %s", errno_name(errno));
-	return !write_str(TRACING "/buffer_size_kb", "4096", 0) &&
-	       !write_str(EVENT, "1", 0) &&
-	       !write_str(TRACING "/tracing_on", "1", 0);
+	return !write_str(TRACING "/buffer_size_kb", "4096") &&
+	       !write_str(EVENT, "1") &&
+	       !write_str(TRACING "/tracing_on", "1");
 }
 
+/* Empty the trace buffer (open O_TRUNC): 0, or -1 with a diag. */
 static int trace_clear(void)
 {
-	return write_str(TRACING "/trace", "", O_TRUNC);
+	int fd = open(TRACING "/trace", O_WRONLY | O_TRUNC);
+
+	if (fd < 0) {
+		diag("open %s: %s", TRACING "/trace", errno_name(errno));
+		return -1;
+	}
+	close(fd);
+	return 0;
 }
 
 /*
@@ -205,7 +197,7 @@ static void pinned(struct ctx *c, const char *n, const char *dir,
 	if (leased)
 		map = file_map(fd, FILE_SIZE);
 	if (map)
-		mr = mr_reg(c->v.pd, map, FILE_SIZE);
+		mr = mr_reg(c->w.v.pd, map, FILE_SIZE);
 	ok(mr, T_SETUP, n);
 
 	if (mr)
@@ -214,8 +206,9 @@ static void pinned(struct ctx *c, const char *n, const char *dir,
 		diag("%s: first fsync: %ld pages", n, pages);
 	ok(pages >= 0, T_FIRST, n);
 
-	if (mr && c->ready) {
-		status = verbs_rdma_write(&c->v, c->qp[0], c->src_mr, 0, LEN,
+	if (mr && c->w.ready) {
+		status = verbs_rdma_write(&c->w.v, c->w.qp[0], c->w.src_mr, 0,
+					  LEN,
 					  (uintptr_t)map + OFF, mr->rkey);
 		wrote = status == IBV_WC_SUCCESS;
 	}
@@ -267,45 +260,23 @@ static void test_fs(struct ctx *c, const struct dax_fs *fs)
 int main(void)
 {
 	const struct dax_fs *fs;
-	struct ctx c = { .qp = { NULL, NULL } };
-	bool was_loaded, connected;
-	int teardown = 0;
-	void *src;
+	struct ctx c;
+	bool was_loaded;
 
 	plan(2 + 3 + DAX_FS_COUNT * FS_POINTS + 2);
 	c.seed = pattern_seed();
 
 	was_loaded = module_begin();
-	if (!ok(!verbs_open(&c.v, env_rxe()), "open the rxe device"))
-		module_bail_out(was_loaded, "no rxe device");
-	connected = ok(!verbs_create_pair(&c.v, c.qp),
-		       "two RC QPs connected to each other (RTS)");
-	src = mmap(NULL, LEN, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (src == MAP_FAILED) {
-		diag("mmap anonymous: %s", errno_name(errno));
-	} else {
-		pattern_fill(src, LEN, ~c.seed, 0);
-		c.src_mr = mr_reg(c.v.pd, src, LEN);
-	}
-	ok(c.src_mr, "register a 64 KiB anonymous source buffer");
-	c.ready = connected && c.src_mr;
+	write_rig_begin(&c.w, was_loaded, LEN, ~c.seed,
+			"register a 64 KiB anonymous source buffer");
 	if (!ok(trace_setup(), T_TRACE))
 		module_bail_out(was_loaded, "no fs_dax tracepoint");
 
 	for_each_dax_fs(fs)
 		test_fs(&c, fs);
 
-	write_str(EVENT, "0", 0);
-	if (mr_dereg(c.src_mr))
-		teardown = -1;
-	if (verbs_destroy_pair(c.qp))
-		teardown = -1;
-	if (verbs_close(&c.v))
-		teardown = -1;
-	ok(!teardown, "teardown: deregister the source MR, destroy QPs, close device");
-	if (src != MAP_FAILED)
-		munmap(src, LEN);
+	write_str(EVENT, "0");
+	write_rig_end(&c.w);
 	module_end(was_loaded);
 	return done_testing();
 }

@@ -55,7 +55,6 @@
 #define HALF_SIZE	(1UL << 20)
 #define QUARTER_SIZE	(512UL << 10)
 #define FILE_PAGES	512UL
-#define HALF_PAGES	256UL
 #define NOBODY		65534
 #define LBT_PATH	"/proc/sys/fs/lease-break-time"
 #define VIEW_MAX	(256UL << 10)
@@ -104,23 +103,6 @@ static void on_sigio(int sig)
 	sigio_count++;
 	if (release_fd >= 0)
 		fcntl(release_fd, F_SETLEASE, F_UNLCK);
-}
-
-/* Write @val to @path: 0, or -1 with a diag. */
-static int write_str(const char *path, const char *val)
-{
-	ssize_t len = strlen(val), n;
-	int fd = open(path, O_WRONLY);
-
-	if (fd < 0) {
-		diag("open %s: %s", path, errno_name(errno));
-		return -1;
-	}
-	n = write(fd, val, len);
-	if (n != len)
-		diag("write %s: %s", path, n < 0 ? errno_name(errno) : "short");
-	close(fd);
-	return n == len ? 0 : -1;
 }
 
 static int read_view_as_nobody(void *arg)
@@ -329,11 +311,6 @@ static int pidns_view(const struct gfile *a, const char *want,
 	return same;
 }
 
-/*
- * A breakable lease on @b ends by a lease break from another process's
- * truncate to @size: with @release we F_UNLCK in the SIGIO handler, else
- * the break times out. Then @b must not be listed.
- */
 /* /sys/module/daxlease/refcnt, -1 with a diag if unreadable. */
 static long module_refs(void)
 {
@@ -351,6 +328,11 @@ static long module_refs(void)
 	return refs;
 }
 
+/*
+ * A breakable lease on @b ends by a lease break from another process's
+ * truncate to @size: with @release we F_UNLCK in the SIGIO handler, else
+ * the break times out. Then @b must not be listed.
+ */
 static bool break_ends(struct gfile *b, off_t size, bool release)
 {
 	int sig0 = sigio_count, r, type;
@@ -656,8 +638,7 @@ int main(void)
 	struct sigaction sa;
 	bool was_loaded, lbt = false;
 	uint64_t seed;
-	int r, fd;
-	ssize_t len;
+	int r;
 
 	plan(4 + DAX_FS_COUNT * FS_POINTS + 3);
 	seed = pattern_seed();
@@ -677,16 +658,8 @@ int main(void)
 	r = child_run(read_view_as_nobody, NULL);
 	ok(r == EACCES, T_EACCES);
 
-	fd = open(LBT_PATH, O_RDONLY);
-	len = fd >= 0 ? read(fd, lbt_old, sizeof(lbt_old) - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	if (len > 0) {
-		lbt_old[len] = '\0';
-		lbt = !write_str(LBT_PATH, "1");
-	} else {
-		diag("read %s: %s", LBT_PATH, errno_name(errno));
-	}
+	lbt = !read_str(LBT_PATH, lbt_old, sizeof(lbt_old)) &&
+	      !write_str(LBT_PATH, "1");
 	ok(lbt, T_LBT);
 
 	for_each_dax_fs(fs)

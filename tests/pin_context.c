@@ -71,7 +71,7 @@ struct tfile {
 	struct ibv_mr *mr;
 };
 
-/* Create @f in @dir, take 48; map and register it unless @map is NULL. */
+/* Create @f in @dir, take 48; with @reg also map and register all of it. */
 static bool file_setup(struct tfile *f, const char *dir, uint64_t seed,
 		       bool reg)
 {
@@ -120,17 +120,6 @@ static bool gview_ours(const struct tfile *f, unsigned long pages)
 	return same;
 }
 
-/* truncate(2) to CUT_SIZE by another process gives @want. */
-static bool other_truncate_is(const char *path, int want)
-{
-	int r = truncate_other(path, CUT_SIZE);
-
-	if (r != want)
-		diag("truncate by another process: %s, expected %s",
-		     child_result_name(r), want ? errno_name(want) : "success");
-	return r == want;
-}
-
 static bool busy_unlock(struct tfile *f)
 {
 	int r = lease_set(f->fd, F_UNLCK), err = errno;
@@ -154,7 +143,7 @@ static bool dereg_unlocks(struct tfile *f)
 		diag("F_UNLCK after deregistering: %s", errno_name(errno));
 		return false;
 	}
-	return gview_is(f->esc, "") && other_truncate_is(f->path, 0);
+	return gview_is(f->esc, "") && truncate_other_is(f->path, CUT_SIZE, 0);
 }
 
 /*
@@ -176,10 +165,6 @@ static int lease_reg_dereg(struct ibv_pd *pd, const char *path, void *map)
 		diag("child: F_SETLEASE 48: %s", errno_name(err));
 		return err;
 	}
-	if (!map)
-		map = file_map(fd, FILE_SIZE);
-	if (!map)
-		return CHILD_SETUP_ERR;
 	mr = ibv_reg_mr(pd, map, HALF_SIZE, MR_ACCESS);
 	if (!mr) {
 		err = errno;
@@ -225,7 +210,7 @@ static void fork_part(const char *n, const char *dir, uint64_t seed,
 	CHECK(&c, !r, T_F_CHILD, n);
 	keeper_exit(&k);
 	CHECK(&c, busy_unlock(f) & gview_ours(f, FILE_PAGES), T_F_BUSY, n);
-	CHECK(&c, other_truncate_is(f->path, ETXTBSY), T_F_TRUNC, n);
+	CHECK(&c, truncate_other_is(f->path, CUT_SIZE, ETXTBSY), T_F_TRUNC, n);
 	CHECK(&c, dereg_unlocks(f), T_F_DEREG, n);
 	file_release(f);
 }
@@ -319,15 +304,12 @@ int main(void)
 	seed = pattern_seed();
 
 	was_loaded = module_begin();
-	if (!ok(!verbs_open(&v, env_rxe()) &&
-		!fd_path(0, v.ctx->cmd_fd, upath, sizeof(upath)),
-		"open the rxe device"))
-		module_bail_out(was_loaded, "no rxe device");
+	verbs_begin(&v, was_loaded, upath, sizeof(upath));
 
 	for_each_dax_fs(fs)
 		test_fs(fs, seed);
 
-	ok(!verbs_close(&v), "close the rxe device");
+	verbs_end(&v);
 	module_end(was_loaded);
 	return done_testing();
 }

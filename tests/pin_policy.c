@@ -212,14 +212,13 @@ int main(void)
 	seed = pattern_seed();
 
 	was_loaded = module_begin();
-	if (!ok(!verbs_open(&v, env_rxe()), "open the rxe device"))
-		module_bail_out(was_loaded, "no rxe device");
+	verbs_begin(&v, was_loaded, NULL, 0);
 
 	test_anon(v.pd);
 	for_each_dax_fs(fs)
 		test_fs(v.pd, fs, seed);
 
-	ok(!verbs_close(&v), "close the rxe device");
+	verbs_end(&v);
 	module_end(was_loaded);
 	return done_testing();
 }

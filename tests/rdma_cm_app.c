@@ -40,12 +40,12 @@
 #include "fsdax.h"
 #include "kmod.h"
 #include "pattern.h"
+#include "perftest.h"
 #include "proc.h"
 #include "report.h"
 #include "tap.h"
 
 #define FILE_SIZE	(1UL << 20)	/* the point names say these */
-#define MSG		4096UL
 #define SERVER_ADDR	"192.0.2.1"
 #define RUN_MS		120000
 #define LISTEN_MS	60000
@@ -87,14 +87,6 @@ static bool cm_listening(unsigned int port)
 	return found;
 }
 
-static bool has_exited(pid_t pid)
-{
-	siginfo_t info = { 0 };
-
-	return !waitid(P_PID, pid, &info, WEXITED | WNOHANG | WNOWAIT) &&
-	       info.si_pid == pid;
-}
-
 /* Start @sargv, wait until it listens on port, run @cargv, wait for both. */
 static bool cm_pair(struct cmd *server, char **sargv, struct cmd *client,
 		    char **cargv)
@@ -105,7 +97,7 @@ static bool cm_pair(struct cmd *server, char **sargv, struct cmd *client,
 		return false;
 	t0 = clock_ms();
 	while (!cm_listening(port) && clock_ms() - t0 < LISTEN_MS &&
-	       !has_exited(server->pid))
+	       !cmd_exited(server))
 		usleep(50000);
 	if (!cm_listening(port)) {
 		diag("the server did not listen on port %u", port);
@@ -217,30 +209,11 @@ static bool perftest_pair(struct cmd *server, struct cmd *client,
 		       client_argv);
 }
 
-static uint8_t *file_bytes(const char *path, off_t off, size_t len)
-{
-	uint8_t *buf = malloc(len);
-	int fd = open(path, O_RDONLY);
-	ssize_t n = -1;
-
-	if (buf && fd >= 0)
-		n = pread(fd, buf, len, off);
-	if (n != (ssize_t)len) {
-		diag("pread %s: %s", path, n < 0 ? errno_name(errno) : "short");
-		free(buf);
-		buf = NULL;
-	}
-	if (fd >= 0)
-		close(fd);
-	return buf;
-}
-
 static void test_fs(const struct dax_fs *fs, uint64_t seed, bool rping,
 		    bool shell)
 {
 	char dst[PATH_MAX], src[PATH_MAX], *esc = NULL;
-	struct file_state after = { 0 };
-	uint8_t *sent = NULL, *landed = NULL;
+	struct bw_landing bw = { 0 };
 	struct cmd server = CMD_INIT, client = CMD_INIT;
 	struct chain ch = CHAIN_INIT;
 	const char *n = fs->name;
@@ -280,23 +253,13 @@ static void test_fs(const struct dax_fs *fs, uint64_t seed, bool rping,
 	if (ran && client.status)
 		cmd_diag(&client);
 
-	if (ch.ok) {
-		sent = file_bytes(src, 0, 2 * MSG);
-		landed = file_bytes(dst, MSG, MSG);
-	}
-	CHECK(&ch, sent && memcmp(sent, sent + MSG, MSG),
+	if (ch.ok)
+		bw_landing_read(&bw, dst, src, FILE_SIZE, seed);
+	CHECK(&ch, bw.src_halves_differ,
 	      "%s: SRC's two 4 KiB halves differ (perftest's fill is not 4 KiB-periodic)", n);
-	CHECK(&ch, sent && landed && !memcmp(landed, sent, MSG),
+	CHECK(&ch, bw.landed,
 	      "%s: DST[4 KiB, 8 KiB) holds exactly SRC[0, 4 KiB): the RDMA WRITEs over the rdma_cm QP landed in the file", n);
-	if (sent && landed && memcmp(landed, sent, MSG))
-		diag("DST[4K] starts %02x %02x %02x %02x, SRC[0] %02x %02x %02x %02x",
-		     landed[0], landed[1], landed[2], landed[3],
-		     sent[0], sent[1], sent[2], sent[3]);
-	file_state_free(&after);
-	CHECK(&ch, !file_state_path(dst, &after) &&
-		   after.size == (off_t)FILE_SIZE &&
-		   pattern_mismatch(after.data + 2 * MSG, FILE_SIZE - 2 * MSG,
-				    seed, 2 * MSG) == -1,
+	CHECK(&ch, bw.rest_kept,
 	      "%s: DST is still 1 MiB and past 8 KiB still holds the pattern", n);
 	if (ch.ok)
 		esc = path_esc(dst);
@@ -305,10 +268,7 @@ static void test_fs(const struct dax_fs *fs, uint64_t seed, bool rping,
 
 	cmd_free(&server);
 	cmd_free(&client);
-	free(sent);
-	free(landed);
 	free(esc);
-	file_state_free(&after);
 	ok(!fs->path || (file_close_unlink(dfd, dst) &&
 			 file_close_unlink(sfd, src)),
 	   "%s: remove DST and SRC", n);

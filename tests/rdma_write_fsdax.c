@@ -19,6 +19,7 @@
 
 #include "env.h"
 #include "fsdax.h"
+#include "keeper.h"
 #include "kmod.h"
 #include "lease.h"
 #include "pattern.h"
@@ -50,19 +51,10 @@
 #define T_CLEAN		"%s: unlink"
 
 struct ctx {
-	struct verbs v;
-	struct ibv_qp *qp[2];
-	struct ibv_mr *src_mr;
+	struct write_rig w;
 	uint64_t seed;		/* of the files */
 	uint64_t src_seed;	/* of the source buffer */
-	bool ready;		/* QPs connected and source registered */
 };
-
-/* Child: truncate(2) the file at path @arg to CUT_SIZE. */
-static int truncate_cut(void *arg)
-{
-	return truncate(arg, CUT_SIZE) ? errno : 0;
-}
 
 /* read(2) @len bytes of @path into a new buffer; NULL with a diag. */
 static uint8_t *read_file(const char *path, size_t len)
@@ -116,11 +108,12 @@ static void write_part(struct ctx *c, const char *n, const char *path, int fd)
 	if (leased)
 		map = file_map(fd, FILE_SIZE);
 	if (map)
-		mr = mr_reg(c->v.pd, map, FILE_SIZE);
+		mr = mr_reg(c->w.v.pd, map, FILE_SIZE);
 	ok(mr, T_REG, n);
 
-	if (mr && c->ready) {
-		status = verbs_rdma_write(&c->v, c->qp[0], c->src_mr, 0, LEN,
+	if (mr && c->w.ready) {
+		status = verbs_rdma_write(&c->w.v, c->w.qp[0], c->w.src_mr, 0,
+					  LEN,
 					  (uintptr_t)map + OFF, mr->rkey);
 		wrote = ok(status == IBV_WC_SUCCESS, T_WRITE, n);
 	} else {
@@ -166,20 +159,16 @@ static void orphan_part(struct ctx *c, const char *n, const char *path)
 	struct file_state before, after;
 	struct stat st = { .st_size = -1 };
 	struct ibv_mr *mr;
-	bool closed, snap;
-	int r;
+	bool closed, snap, refused, done;
 
-	mr = mr_pin_closed(c->v.pd, path, FILE_SIZE, &closed);
+	mr = mr_pin_closed(c->w.v.pd, path, FILE_SIZE, &closed);
 	ok(closed, T_ORPHAN, n);
 
 	if (closed) {
 		snap = !file_state_path(path, &before);
-		r = child_run(truncate_cut, (void *)path);
-		if (r != ETXTBSY)
-			diag("truncate: %s, expected ETXTBSY",
-			     child_result_name(r));
+		refused = truncate_other_is(path, CUT_SIZE, ETXTBSY);
 		snap = !file_state_path(path, &after) && snap;
-		ok(r == ETXTBSY && snap && file_state_same(&before, &after),
+		ok(refused && snap && file_state_same(&before, &after),
 		   T_REFUSED, n);
 		file_state_free(&before);
 		file_state_free(&after);
@@ -192,14 +181,12 @@ static void orphan_part(struct ctx *c, const char *n, const char *path)
 	else
 		skip("no MR", T_ORPHAN_DEREG, n);
 
-	r = child_run(truncate_cut, (void *)path);
-	if (r)
-		diag("truncate: %s", child_result_name(r));
+	done = truncate_other_is(path, CUT_SIZE, 0);
 	if (stat(path, &st))
 		diag("stat %s: %s", path, errno_name(errno));
 	else if (st.st_size != CUT_SIZE)
 		diag("size is %lld", (long long)st.st_size);
-	ok(!r && st.st_size == CUT_SIZE, T_AFTER, n);
+	ok(done && st.st_size == CUT_SIZE, T_AFTER, n);
 }
 
 static void test_fs(struct ctx *c, const struct dax_fs *fs)
@@ -243,44 +230,21 @@ static void test_fs(struct ctx *c, const struct dax_fs *fs)
 int main(void)
 {
 	const struct dax_fs *fs;
-	struct ctx c = { .qp = { NULL, NULL } };
-	bool was_loaded, connected;
-	int teardown = 0;
-	void *src;
+	struct ctx c;
+	bool was_loaded;
 
 	plan(2 + 2 + DAX_FS_COUNT * FS_POINTS + 2);
 	c.seed = pattern_seed();
 	c.src_seed = ~c.seed;
 
 	was_loaded = module_begin();
-	if (!ok(!verbs_open(&c.v, env_rxe()), "open the rxe device"))
-		module_bail_out(was_loaded, "no rxe device");
-	connected = ok(!verbs_create_pair(&c.v, c.qp),
-		       "two RC QPs connected to each other (RTS)");
-
-	src = mmap(NULL, LEN, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (src == MAP_FAILED) {
-		diag("mmap anonymous: %s", errno_name(errno));
-	} else {
-		pattern_fill(src, LEN, c.src_seed, 0);
-		c.src_mr = mr_reg(c.v.pd, src, LEN);
-	}
-	ok(c.src_mr, "register a 64 KiB anonymous source buffer holding a second pattern");
-	c.ready = connected && c.src_mr;
+	write_rig_begin(&c.w, was_loaded, LEN, c.src_seed,
+			"register a 64 KiB anonymous source buffer holding a second pattern");
 
 	for_each_dax_fs(fs)
 		test_fs(&c, fs);
 
-	if (mr_dereg(c.src_mr))
-		teardown = -1;
-	if (verbs_destroy_pair(c.qp))
-		teardown = -1;
-	if (verbs_close(&c.v))
-		teardown = -1;
-	ok(!teardown, "teardown: deregister the source MR, destroy QPs, close device");
-	if (src != MAP_FAILED)
-		munmap(src, LEN);
+	write_rig_end(&c.w);
 	module_end(was_loaded);
 	return done_testing();
 }

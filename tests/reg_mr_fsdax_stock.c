@@ -107,7 +107,7 @@ int main(void)
 	for_each_dax_fs(fs)
 		test_fs(v.pd, fs, seed);
 
-	ok(!verbs_close(&v), "close the rxe device");
+	verbs_end(&v);
 	ok(!module_restore(DAXLEASE_MODULE_NAME, env_module(), was_loaded),
 	   "daxlease module state restored (%s)",
 	   was_loaded ? "reloaded" : "was not loaded");

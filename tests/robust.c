@@ -40,6 +40,7 @@
 #include "lease.h"
 #include "pattern.h"
 #include "proc.h"
+#include "report.h"
 #include "tap.h"
 #include "verbs.h"
 
@@ -66,39 +67,6 @@
 
 static struct verbs v;
 static bool have_verbs;
-
-static int write_str(const char *path, const char *val)
-{
-	ssize_t len = strlen(val), n;
-	int fd = open(path, O_WRONLY);
-
-	if (fd < 0) {
-		diag("open %s: %s", path, errno_name(errno));
-		return -1;
-	}
-	n = write(fd, val, len);
-	close(fd);
-	if (n != len) {
-		diag("write %s: %s", path, n < 0 ? errno_name(errno) : "short");
-		return -1;
-	}
-	return 0;
-}
-
-static int read_str(const char *path, char *buf, size_t size)
-{
-	ssize_t n;
-	int fd = open(path, O_RDONLY);
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	return 0;
-}
 
 /* ---- the race ---- */
 
@@ -376,6 +344,29 @@ static bool break_pending(int fd)
 	return false;
 }
 
+/*
+ * Take 16 on @fd and start a changer of @path (@op) that waits for its
+ * break: the changer's pid once the break is pending, or -1 with the
+ * lease dropped and the changer reaped.
+ */
+static pid_t break_start(int fd, const char *path, int op)
+{
+	pid_t o;
+
+	if (lease_set(fd, F_LAYOUT)) {
+		diag("F_SETLEASE 16: %s", errno_name(errno));
+		return -1;
+	}
+	o = changer_start(path, op);
+	if (o < 0 || !break_pending(fd)) {
+		if (o > 0)
+			kill_reap(o);
+		lease_set(fd, F_UNLCK);
+		return -1;
+	}
+	return o;
+}
+
 /* SIGKILL @pid and reap it: true if that took at most PROMPT_MS. */
 static bool kill_prompt(pid_t pid, const char *what)
 {
@@ -399,17 +390,9 @@ static bool holder_writes(int fd, const char *path)
 	int status;
 	pid_t o;
 
-	if (lease_set(fd, F_LAYOUT)) {
-		diag("F_SETLEASE 16: %s", errno_name(errno));
+	o = break_start(fd, path, OP_TRUNCATE);
+	if (o < 0)
 		return false;
-	}
-	o = changer_start(path, OP_TRUNCATE);
-	if (o < 0 || !break_pending(fd)) {
-		if (o > 0)
-			kill_reap(o);
-		lease_set(fd, F_UNLCK);
-		return false;
-	}
 	memset(buf, 0x5a, sizeof(buf));
 	t0 = clock_ms();
 	if (pwrite(fd, buf, sizeof(buf), 0) != sizeof(buf)) {
@@ -437,17 +420,9 @@ static bool truncater_killed(int fd, const char *path)
 	bool pass;
 	pid_t o;
 
-	if (lease_set(fd, F_LAYOUT)) {
-		diag("F_SETLEASE 16: %s", errno_name(errno));
+	o = break_start(fd, path, OP_TRUNCATE);
+	if (o < 0)
 		return false;
-	}
-	o = changer_start(path, OP_TRUNCATE);
-	if (o < 0 || !break_pending(fd)) {
-		if (o > 0)
-			kill_reap(o);
-		lease_set(fd, F_UNLCK);
-		return false;
-	}
 	sleep_ms(500);
 	pass = kill_prompt(o, "the truncater");
 	lease_set(fd, F_UNLCK);
@@ -460,17 +435,9 @@ static bool setlease_killed(int fd, const char *path)
 	pid_t o, s;
 	int sfd;
 
-	if (lease_set(fd, F_LAYOUT)) {
-		diag("F_SETLEASE 16: %s", errno_name(errno));
+	o = break_start(fd, path, OP_PUNCH);
+	if (o < 0)
 		return false;
-	}
-	o = changer_start(path, OP_PUNCH);
-	if (o < 0 || !break_pending(fd)) {
-		if (o > 0)
-			kill_reap(o);
-		lease_set(fd, F_UNLCK);
-		return false;
-	}
 	s = fork();
 	if (!s) {
 		sfd = open(path, O_RDWR);

@@ -234,17 +234,6 @@ static void drop_file(const char *path)
 		diag("unlink %s: %s", path, errno_name(errno));
 }
 
-/* truncate(2) by another process gives @want (0 or an errno). */
-static bool trunc_is(const char *path, int want)
-{
-	int r = truncate_other(path, CUT_SIZE);
-
-	if (r != want)
-		diag("truncate by another process: %s, expected %s",
-		     child_result_name(r), want ? errno_name(want) : "success");
-	return r == want;
-}
-
 /* Expected view: one lease of @pid at @fd, @pages charged to @owner. */
 static char *one_lease(pid_t pid, int fd, bool orphaned, unsigned long pages,
 		       const char *esc, const char *owner)
@@ -308,7 +297,8 @@ static void kill_order_case(const char *n, const char *dir, uint64_t seed,
 	     T_K_REAP, n, how, lfd, ufd, mapping);
 	CHECK(&c, gview_becomes(esc, "", SETTLE_MS),
 	      T_K_GONE, n, how, lfd, ufd, mapping);
-	CHECK(&c, trunc_is(path, 0), T_K_TRUNC, n, how, lfd, ufd, mapping);
+	CHECK(&c, truncate_other_is(path, CUT_SIZE, 0), T_K_TRUNC, n, how,
+	      lfd, ufd, mapping);
 	keeper_kill(&k);
 	drop_file(path);
 }
@@ -362,11 +352,11 @@ static void scm_case(const char *n, const char *dir, uint64_t seed,
 	/* S is dead: its lease names no holder (its pid may be reused) */
 	CHECK(&c, view_is(esc, one_lease(-1, rep->lease_fd, true,
 					 FILE_PAGES, esc, upath)), T_S_GV, n);
-	CHECK(&c, trunc_is(path, ETXTBSY), T_S_TRUNC, n);
+	CHECK(&c, truncate_other_is(path, CUT_SIZE, ETXTBSY), T_S_TRUNC, n);
 	CHECK(&c, module_unload_refused(), T_S_RMMOD, n);
 	STEP(&c, !keeper_exit(&r), T_S_R_EXIT, n);
 	CHECK(&c, gview_becomes(esc, "", SETTLE_MS), T_S_GONE, n);
-	CHECK(&c, trunc_is(path, 0), T_S_TRUNC2, n);
+	CHECK(&c, truncate_other_is(path, CUT_SIZE, 0), T_S_TRUNC2, n);
 	keeper_kill(&s);
 	keeper_kill(&r);
 	drop_file(path);
@@ -460,14 +450,14 @@ static void fork_case(const char *n, const char *dir, uint64_t seed,
 	CHECK(&c, view_is(esc, one_lease(child_first ? ppid : -1,
 					 child_first ? rep->lease_fd : -1,
 					 false, FILE_PAGES, esc, upath)) &
-	      trunc_is(path, ETXTBSY), T_F_STILL, n, first);
+	      truncate_other_is(path, CUT_SIZE, ETXTBSY), T_F_STILL, n, first);
 	if (child_first)
 		STEP(&c, !keeper_exit(&p), T_F_SECOND, n, first, second);
 	else
 		STEP(&c, !end_c(rep->child, false), T_F_SECOND, n, first,
 		     second);
 	CHECK(&c, gview_becomes(esc, "", SETTLE_MS), T_F_GONE, n, first);
-	CHECK(&c, trunc_is(path, 0), T_F_TRUNC, n, first);
+	CHECK(&c, truncate_other_is(path, CUT_SIZE, 0), T_F_TRUNC, n, first);
 
 	end_p_c(&p, rep, path);
 }
@@ -555,10 +545,10 @@ static void uring_case(const char *n, const char *dir, uint64_t seed,
 	CHECK(&c, view_is(esc, cat_free(2, gv_lease(-1, rep->lease_fd, true,
 						    true, FILE_PAGES, esc),
 					strf("\tmm %lu\n", FILE_PAGES))) &
-	      trunc_is(path, ETXTBSY), T_U_ORPHAN, n);
+	      truncate_other_is(path, CUT_SIZE, ETXTBSY), T_U_ORPHAN, n);
 	STEP(&c, !end_c(rep->child, false), T_U_C_EXIT, n);
 	CHECK(&c, gview_becomes(esc, "", SETTLE_MS), T_U_GONE, n);
-	CHECK(&c, trunc_is(path, 0), T_U_TRUNC, n);
+	CHECK(&c, truncate_other_is(path, CUT_SIZE, 0), T_U_TRUNC, n);
 
 	end_p_c(&p, rep, path);
 }
@@ -583,7 +573,7 @@ static void die_before_reg(const char *n, const char *dir, uint64_t seed,
 	STEP(&c, !r && holder_shown(k.pid, rep, esc, 0), T_D_SETUP, n);
 	STEP(&c, !keeper_kill(&k), T_D_KILL, n);
 	CHECK(&c, gview_becomes(esc, "", SETTLE_MS), T_D_GONE, n);
-	CHECK(&c, trunc_is(path, 0), T_D_TRUNC, n);
+	CHECK(&c, truncate_other_is(path, CUT_SIZE, 0), T_D_TRUNC, n);
 	keeper_kill(&k);
 	drop_file(path);
 }

@@ -38,12 +38,12 @@
 #include "fsdax.h"
 #include "kmod.h"
 #include "pattern.h"
+#include "perftest.h"
 #include "proc.h"
 #include "report.h"
 #include "tap.h"
 
 #define FILE_SIZE	(1UL << 20)	/* the point names say these */
-#define MSG		4096UL		/* -s: one message, the buffer half */
 #define SERVER_ADDR	"192.0.2.1"
 #define GID_INDEX	"1"
 #define RUN_MS		120000		/* bound of one perftest run */
@@ -76,15 +76,6 @@ static bool tcp_listening(unsigned int port)
 	return found;
 }
 
-/* Has our child @pid exited? It stays a zombie for cmd_wait(). */
-static bool has_exited(pid_t pid)
-{
-	siginfo_t info = { 0 };
-
-	return !waitid(P_PID, pid, &info, WEXITED | WNOHANG | WNOWAIT) &&
-	       info.si_pid == pid;
-}
-
 /* Start the server, wait for its listening socket, run the client. */
 static bool perftest_pair(struct cmd *server, struct cmd *client,
 			  const char *dst, const char *src, bool leased)
@@ -113,7 +104,7 @@ static bool perftest_pair(struct cmd *server, struct cmd *client,
 		return false;
 	t0 = clock_ms();
 	while (!tcp_listening(port) && clock_ms() - t0 < LISTEN_MS &&
-	       !has_exited(server->pid))
+	       !cmd_exited(server))
 		usleep(20000);
 	if (!tcp_listening(port)) {
 		diag("the server did not listen on port %u", port);
@@ -127,25 +118,6 @@ static bool perftest_pair(struct cmd *server, struct cmd *client,
 	return true;
 }
 
-/* @len bytes of @path at @off; NULL with a diag. */
-static uint8_t *file_bytes(const char *path, off_t off, size_t len)
-{
-	uint8_t *buf = malloc(len);
-	int fd = open(path, O_RDONLY);
-	ssize_t n = -1;
-
-	if (buf && fd >= 0)
-		n = pread(fd, buf, len, off);
-	if (n != (ssize_t)len) {
-		diag("pread %s: %s", path, n < 0 ? errno_name(errno) : "short");
-		free(buf);
-		buf = NULL;
-	}
-	if (fd >= 0)
-		close(fd);
-	return buf;
-}
-
 /* Does the server's output name the refused registration? */
 static bool names_mr_failure(const struct cmd *c)
 {
@@ -157,7 +129,7 @@ static void test_fs(const struct dax_fs *fs, uint64_t seed)
 {
 	char dst[PATH_MAX], src[PATH_MAX], *esc = NULL;
 	struct file_state before = { 0 }, after = { 0 };
-	uint8_t *sent = NULL, *landed = NULL;
+	struct bw_landing bw = { 0 };
 	struct chain ch = CHAIN_INIT;
 	const char *n = fs->name;
 	struct cmd server = CMD_INIT, client = CMD_INIT;
@@ -204,23 +176,13 @@ static void test_fs(const struct dax_fs *fs, uint64_t seed)
 	if (ran && client.status)
 		cmd_diag(&client);
 
-	if (ch.ok) {
-		sent = file_bytes(src, 0, 2 * MSG);
-		landed = file_bytes(dst, MSG, MSG);
-	}
-	CHECK(&ch, sent && memcmp(sent, sent + MSG, MSG),
+	if (ch.ok)
+		bw_landing_read(&bw, dst, src, FILE_SIZE, seed);
+	CHECK(&ch, bw.src_halves_differ,
 	      "%s: SRC's two 4 KiB halves differ (perftest's fill is not 4 KiB-periodic)", n);
-	CHECK(&ch, sent && landed && !memcmp(landed, sent, MSG),
+	CHECK(&ch, bw.landed,
 	      "%s: DST[4 KiB, 8 KiB) holds exactly SRC[0, 4 KiB): the client's RDMA WRITEs landed in the file", n);
-	if (sent && landed && memcmp(landed, sent, MSG))
-		diag("DST[4K] starts %02x %02x %02x %02x, SRC[0] %02x %02x %02x %02x",
-		     landed[0], landed[1], landed[2], landed[3],
-		     sent[0], sent[1], sent[2], sent[3]);
-	file_state_free(&after);
-	CHECK(&ch, !file_state_path(dst, &after) &&
-		   after.size == (off_t)FILE_SIZE &&
-		   pattern_mismatch(after.data + 2 * MSG, FILE_SIZE - 2 * MSG,
-				    seed, 2 * MSG) == -1,
+	CHECK(&ch, bw.rest_kept,
 	      "%s: DST is still 1 MiB and past 8 KiB (outside perftest's buffer) still holds the pattern", n);
 
 	if (ch.ok)
@@ -230,8 +192,6 @@ static void test_fs(const struct dax_fs *fs, uint64_t seed)
 
 	cmd_free(&server);
 	cmd_free(&client);
-	free(sent);
-	free(landed);
 	free(esc);
 	file_state_free(&before);
 	file_state_free(&after);

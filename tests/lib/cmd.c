@@ -113,6 +113,14 @@ int cmd_run(struct cmd *c, uid_t uid, char *const argv[])
 	return cmd_wait(c, CMD_TIMEOUT_MS);
 }
 
+bool cmd_exited(const struct cmd *c)
+{
+	siginfo_t info = { 0 };
+
+	return !waitid(P_PID, c->pid, &info, WEXITED | WNOHANG | WNOWAIT) &&
+	       info.si_pid == c->pid;
+}
+
 void cmd_free(struct cmd *c)
 {
 	if (c->running)
@@ -153,22 +161,33 @@ bool cmd_is(const struct cmd *c, int status, const char *out,
 	return same;
 }
 
+/* Cut the last component off @dir, a directory of @exe's path. */
+static void path_up(char *dir, const char *exe)
+{
+	char *slash = strrchr(dir, '/');
+
+	if (!slash)
+		bail_out("%s is not in <repo>/tests/bin or tests/remote/bin",
+			 exe);
+	*slash = '\0';
+}
+
 char *repo_path(const char *rel)
 {
-	char exe[PATH_MAX], *slash;
+	char exe[PATH_MAX], dir[PATH_MAX], *slash;
 	ssize_t n;
-	int up;
 
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n < 0)
 		bail_out("readlink /proc/self/exe: %s", errno_name(errno));
 	exe[n] = '\0';
-	/* <repo>/tests/bin/<name>: three components up */
-	for (up = 0; up < 3; up++) {
-		slash = strrchr(exe, '/');
-		if (!slash)
-			bail_out("%s is not in <repo>/tests/bin", exe);
-		*slash = '\0';
-	}
-	return strf("%s/%s", exe, rel);
+	strcpy(dir, exe);
+	/* <repo>/tests/bin/<name>, or <repo>/tests/remote/bin/<name> */
+	path_up(dir, exe);
+	path_up(dir, exe);
+	slash = strrchr(dir, '/');
+	if (slash && !strcmp(slash + 1, "remote"))
+		path_up(dir, exe);
+	path_up(dir, exe);
+	return strf("%s/%s", dir, rel);
 }

@@ -42,6 +42,9 @@ int cmd_wait(struct cmd *c, unsigned int ms);
 /* cmd_start() and cmd_wait(CMD_TIMEOUT_MS); the command line as a diag. */
 int cmd_run(struct cmd *c, uid_t uid, char *const argv[]);
 
+/* Has @c's process exited? It stays a zombie for cmd_wait(). */
+bool cmd_exited(const struct cmd *c);
+
 /* Kill (if running) and reap @c, free its output. */
 void cmd_free(struct cmd *c);
 
@@ -57,7 +60,8 @@ bool cmd_is(const struct cmd *c, int status, const char *out,
 
 /*
  * "<repo>/@rel" of the checkout the running test binary belongs to
- * (tests/bin/<name>); bails out if that cannot be found. Free it.
+ * (tests/bin/<name> or tests/remote/bin/<name>); bails out if that cannot
+ * be found. Free it.
  */
 char *repo_path(const char *rel);
 

@@ -241,6 +241,16 @@ int truncate_other(const char *path, off_t size)
 	return child_run(do_truncate, &t);
 }
 
+bool truncate_other_is(const char *path, off_t size, int want)
+{
+	int r = truncate_other(path, size);
+
+	if (r != want)
+		diag("truncate by another process: %s, expected %s",
+		     child_result_name(r), want ? errno_name(want) : "success");
+	return r == want;
+}
+
 int drop_ids(uid_t uid, gid_t gid)
 {
 	if (setgroups(0, NULL) || setresgid(gid, gid, gid) ||

@@ -66,6 +66,12 @@ int wait_exited(pid_t pid, unsigned int ms);
  */
 int truncate_other(const char *path, off_t size);
 
+/*
+ * truncate_other() of @path to @size gives @want (0 or an errno); a diag
+ * naming what it gave otherwise.
+ */
+bool truncate_other_is(const char *path, off_t size, int want);
+
 /* setgroups(0), setresgid(@gid x3), setresuid(@uid x3): 0 or an errno. */
 int drop_ids(uid_t uid, gid_t gid);
 

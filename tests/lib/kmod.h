@@ -37,6 +37,8 @@ int module_need(const char *name, const char *path, bool *was_loaded);
  * @path if it was loaded, unload it if it was not. 0 on success, -1 with a
  * diag otherwise (e.g. it was loaded but @path is NULL).
  */
+int module_restore(const char *name, const char *path, bool was_loaded);
+
 /*
  * delete_module of the daxlease module must fail as "in use" (EWOULDBLOCK,
  * or EBUSY) and leave it loaded; if it went anyway it is loaded again.
@@ -59,7 +61,5 @@ void module_end(bool was_loaded);
  */
 void module_bail_out(bool was_loaded, const char *why)
 	__attribute__((noreturn));
-
-int module_restore(const char *name, const char *path, bool was_loaded);
 
 #endif

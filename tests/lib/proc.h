@@ -38,10 +38,10 @@ void sleep_ms(unsigned int ms);
 int child_run(int (*fn)(void *arg), void *arg);
 
 /* child_run() with a guard of @seconds instead of CHILD_TIMEOUT_S. */
+int child_run_timeout(int (*fn)(void *arg), void *arg, unsigned int seconds);
+
 /* Close every fd above stderr but @a and @b (-1: none). */
 void close_inherited(int a, int b);
-
-int child_run_timeout(int (*fn)(void *arg), void *arg, unsigned int seconds);
 
 /* "success", "setup error", "child died", or the errno name. */
 const char *child_result_name(int result);

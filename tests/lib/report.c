@@ -117,6 +117,43 @@ char *text_read(const char *path, const char **step)
 	return buf;
 }
 
+int read_str(const char *path, char *buf, size_t size)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0) {
+		diag("open %s: %s", path, errno_name(errno));
+		return -1;
+	}
+	n = read(fd, buf, size - 1);
+	if (n <= 0)
+		diag("read %s: %s", path, n < 0 ? errno_name(errno) : "empty");
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return 0;
+}
+
+int write_str(const char *path, const char *val)
+{
+	ssize_t len = strlen(val), n;
+	int fd;
+
+	fd = open(path, O_WRONLY);
+	if (fd < 0) {
+		diag("open %s: %s", path, errno_name(errno));
+		return -1;
+	}
+	n = write(fd, val, len);
+	if (n != len)
+		diag("write %s: %s", path, n < 0 ? errno_name(errno) : "short");
+	close(fd);
+	return n == len ? 0 : -1;
+}
+
 /*
  * Lines of @text grouped: a group is a line that does not start with a tab
  * and the tab lines after it (tab lines before the first such line form a

@@ -53,6 +53,14 @@ int fd_path(pid_t pid, int fd, char *buf, size_t size);
  */
 char *text_read(const char *path, const char **step);
 
+/*
+ * Short texts of /proc/sys, /sys and tracefs files. read_str(): @path into
+ * @buf (at most @size - 1 bytes, NUL-terminated); write_str(): @val to
+ * @path in one write(2). 0, or -1 with a diag.
+ */
+int read_str(const char *path, char *buf, size_t size);
+int write_str(const char *path, const char *val);
+
 /* The <dev> field of the first lease line of @text for escaped @path, or
  * NULL; free(). */
 char *gview_dev(const char *text, const char *path);

@@ -3,8 +3,14 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
+#include "env.h"
+#include "fsdax.h"
+#include "kmod.h"
+#include "pattern.h"
+#include "report.h"
 #include "tap.h"
 #include "verbs.h"
 
@@ -133,6 +139,57 @@ int verbs_close(struct verbs *v)
 	}
 	memset(v, 0, sizeof(*v));
 	return ret;
+}
+
+void verbs_begin(struct verbs *v, bool was_loaded, char *upath, size_t size)
+{
+	if (!ok(!verbs_open(v, env_rxe()) &&
+		(!upath || !fd_path(0, v->ctx->cmd_fd, upath, size)),
+		"open the rxe device"))
+		module_bail_out(was_loaded, "no rxe device");
+}
+
+void verbs_end(struct verbs *v)
+{
+	ok(!verbs_close(v), "close the rxe device");
+}
+
+void write_rig_begin(struct write_rig *r, bool was_loaded, size_t len,
+		     uint64_t seed, const char *src_point)
+{
+	bool connected;
+
+	memset(r, 0, sizeof(*r));
+	r->len = len;
+	verbs_begin(&r->v, was_loaded, NULL, 0);
+	connected = ok(!verbs_create_pair(&r->v, r->qp),
+		       "two RC QPs connected to each other (RTS)");
+	r->src = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (r->src == MAP_FAILED) {
+		diag("mmap anonymous: %s", errno_name(errno));
+		r->src = NULL;
+	} else {
+		pattern_fill(r->src, len, seed, 0);
+		r->src_mr = mr_reg(r->v.pd, r->src, len);
+	}
+	ok(r->src_mr, "%s", src_point);
+	r->ready = connected && r->src_mr;
+}
+
+void write_rig_end(struct write_rig *r)
+{
+	int teardown = 0;
+
+	if (mr_dereg(r->src_mr))
+		teardown = -1;
+	if (verbs_destroy_pair(r->qp))
+		teardown = -1;
+	if (verbs_close(&r->v))
+		teardown = -1;
+	ok(!teardown, "teardown: deregister the source MR, destroy QPs, close device");
+	if (r->src)
+		munmap(r->src, r->len);
 }
 
 struct ibv_qp *verbs_create_qp(struct verbs *v)

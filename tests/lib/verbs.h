@@ -5,6 +5,7 @@
 #ifndef DAXLEASE_VERBS_H
 #define DAXLEASE_VERBS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <infiniband/verbs.h>
@@ -26,6 +27,18 @@ int verbs_open(struct verbs *v, const char *name);
 /* Undo verbs_open(), also a partial one. 0, or -1 if a step failed. */
 int verbs_close(struct verbs *v);
 
+/*
+ * For the tests of daxlease behaviour, after module_begin(): the test point
+ * "open the rxe device", verbs_open(@v, env_rxe()) and, if @upath is not
+ * NULL, the escaped path of its uverbs file (fd_path() of its cmd_fd) in
+ * @upath (@size bytes). Bails out with the module state restored
+ * (module_bail_out(@was_loaded)) if that fails.
+ */
+void verbs_begin(struct verbs *v, bool was_loaded, char *upath, size_t size);
+
+/* The test point "close the rxe device": verbs_close(@v). */
+void verbs_end(struct verbs *v);
+
 /* An RC QP on @v's PD and CQ, in RESET state; NULL with a diag on error. */
 struct ibv_qp *verbs_create_qp(struct verbs *v);
 
@@ -37,6 +50,34 @@ int verbs_create_pair(struct verbs *v, struct ibv_qp *qp[2]);
 
 /* Destroy the QPs of a pair that exist; 0, or -1 if a destroy failed. */
 int verbs_destroy_pair(struct ibv_qp *qp[2]);
+
+/*
+ * The loopback rig of the tests that RDMA WRITE into files: one device,
+ * a connected pair of QPs, and a source buffer registered as an MR.
+ */
+struct write_rig {
+	struct verbs v;
+	struct ibv_qp *qp[2];
+	void *src;		/* NULL if it could not be mapped */
+	size_t len;
+	struct ibv_mr *src_mr;
+	bool ready;		/* QPs connected and source registered */
+};
+
+/*
+ * After module_begin(): verbs_begin(&@r->v, @was_loaded, NULL, 0), then
+ * the test points "two RC QPs connected to each other (RTS)" and
+ * @src_point: @len bytes of anonymous memory holding the pattern of @seed,
+ * registered as an MR.
+ */
+void write_rig_begin(struct write_rig *r, bool was_loaded, size_t len,
+		     uint64_t seed, const char *src_point);
+
+/*
+ * The test point "teardown: deregister the source MR, destroy QPs, close
+ * device"; then unmap the source.
+ */
+void write_rig_end(struct write_rig *r);
 
 /*
  * RDMA WRITE @len bytes at @off in @mr to @raddr/@rkey through @qp,

@@ -230,7 +230,7 @@ static bool holds(const char *path, off_t off, size_t len, uint64_t seed,
 /* `daxlease who @path` prints exactly the app's lease and uverbs pins. */
 static bool who_names(const char *path, const struct app_proc *p)
 {
-	char *tool = remote_repo_path("tools/daxlease"), want[PATH_MAX + 256];
+	char *tool = repo_path("tools/daxlease"), want[PATH_MAX + 256];
 	char *argv[] = { tool, "who", (char *)path, NULL };
 	struct cmd c = CMD_INIT;
 	bool same;

@@ -2,7 +2,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -456,26 +455,4 @@ void rc_close(struct rc *c)
 	if (c->ch)
 		rdma_destroy_event_channel(c->ch);
 	memset(c, 0, sizeof(*c));
-}
-
-char *remote_repo_path(const char *rel)
-{
-	char exe[PATH_MAX], *slash, *path;
-	ssize_t n;
-	int up;
-
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n < 0)
-		bail_out("readlink /proc/self/exe: %s", errno_name(errno));
-	exe[n] = '\0';
-	/* <repo>/tests/remote/bin/<name>: four components up */
-	for (up = 0; up < 4; up++) {
-		slash = strrchr(exe, '/');
-		if (!slash)
-			bail_out("%s is not in <repo>/tests/remote/bin", exe);
-		*slash = '\0';
-	}
-	if (asprintf(&path, "%s/%s", exe, rel) < 0)
-		bail_out("out of memory");
-	return path;
 }

@@ -107,7 +107,4 @@ int rc_rdma(struct rc *c, enum ibv_wr_opcode opcode, struct ibv_mr *mr,
 /* Disconnect (if established) and free everything; also a partial one. */
 void rc_close(struct rc *c);
 
-/* <repo>/@rel for a program in <repo>/tests/remote/bin; free it. */
-char *remote_repo_path(const char *rel);
-
 #endif
