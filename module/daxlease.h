@@ -5,14 +5,16 @@
  * Objects (all protected by dl_lock, lookups from hot paths under RCU):
  *
  * dl_lease	one per layout lease the module installed with F_SETLEASE.
- *		Hashed by its open file while PENDING or LIVE.  Unbreakable
- *		leases are also linked on the dl_inode of their inode and
- *		count the pages pinned under them (npages).  At the last
- *		close of the file a lease with pinned pages becomes ORPHANED:
- *		it keeps the inode and the path, still refuses layout changes
- *		and shows in /proc, cannot take new pins, and is freed when
- *		its last page is unpinned.
- * dl_inode	index of the unbreakable leases (live and orphaned) of an inode.
+ *		Hashed by its open file while PENDING or LIVE, linked on the
+ *		dl_inode of its inode, and counts the pages pinned under it
+ *		(npages).  A lease with pinned pages whose file_lease goes
+ *		(last close of the file; a breakable lease's break timed out;
+ *		an administrator's recall) becomes ORPHANED: it keeps the
+ *		inode and the path, shows in /proc, cannot take new pins, and
+ *		is freed when its last page is unpinned.  Unbreakable orphans
+ *		still refuse layout changes; the pins of breakable ones are
+ *		revoked by the next layout change (revoke.c).
+ * dl_inode	index of the leases (all kinds and states) of an inode.
  * dl_owner	who holds pins: an owning file (RDMA: the uverbs file a
  *		command was issued on) or an mm.  Hashed by that pointer while
  *		the file is open (file owners) or always (mm owners, mmgrab()ed).
@@ -75,9 +77,11 @@ struct dl_lease {
 	struct pid *tgid;		/* holder thread group */
 	int fd;				/* fd passed to F_SETLEASE, -1: none */
 	bool unbreakable;
+	bool revoking;			/* on dl_revoking: pins being revoked */
 	enum dl_state state;
 	unsigned long npages;		/* pages pinned under this lease */
 	struct list_head pins;		/* dl_pin.lease_link */
+	struct list_head revoke_link;	/* dl_revoking */
 	struct rcu_head rcu;
 };
 
@@ -88,6 +92,7 @@ struct dl_owner {
 	struct mm_struct *mm;		/* mm owners (mmgrab()ed) */
 	bool hashed;
 	unsigned int refs;		/* pin contexts + dl_pins */
+	unsigned long revoke_pass;	/* last revocation pass that saw it */
 	struct list_head pins;		/* dl_pin.owner_link */
 	struct rcu_head rcu;
 };
@@ -134,6 +139,7 @@ bool dl_layout_leased(struct inode *inode);
 bool dl_inode_pinned(struct inode *inode);
 void dl_lease_unlink(struct dl_lease *dl);
 void dl_lease_free(struct dl_lease *dl);
+struct dl_inode *dl_inode_find(struct inode *inode);
 
 /* pins.c */
 int dl_gup_longterm(struct vm_area_struct *vma, unsigned int gup_flags,
@@ -144,6 +150,13 @@ void dl_pins_release(struct daxlease_pins *pins);
 bool dl_mapping_pinned(struct address_space *mapping);
 void dl_owner_file_release(struct file *filp);
 struct dl_owner *dl_owner_find(void *key);
+
+/* revoke.c */
+void dl_revoke_mark(struct dl_lease *dl);
+void dl_revoke_orphans(struct inode *inode);
+void dl_revoked_wake(void);
+int dl_recall(struct inode *inode);
+void dl_revoke_exit(void);
 
 /* report.c */
 int dl_proc_show(struct seq_file *m, struct task_struct *task);

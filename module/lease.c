@@ -9,7 +9,10 @@
  *
  * breakable (F_LAYOUT): a layout change by another process breaks it the
  *	usual way (SIGIO, /proc/sys/fs/lease-break-time, then removal); the
- *	holder's own changes do not break it (lm_breaker_owns_lease).
+ *	holder's own changes do not break it (lm_breaker_owns_lease).  RDMA
+ *	pins under it are revocable: what the holder did not unpin when the
+ *	break timed out is revoked (revoke.c) before the layout changes.  The
+ *	holder's own layout changes of its pinned file fail with EDEADLK.
  * unbreakable (F_LAYOUT|F_EXCLUSIVE): never conflicts with a lease break
  *	(lm_breaker_owns_lease is always true); instead dl_layout_change()
  *	fails layout changes with ETXTBSY (EDEADLK for the holder process).
@@ -112,7 +115,7 @@ static struct dl_lease *dl_lease_by_file(struct file *filp)
 	return NULL;
 }
 
-static struct dl_inode *dl_inode_find(struct inode *inode)
+struct dl_inode *dl_inode_find(struct inode *inode)
 {
 	struct dl_inode *dli;
 
@@ -141,7 +144,10 @@ bool dl_inode_pinned(struct inode *inode)
 	return pinned;
 }
 
-/* A live unbreakable lease of thread group @tgid on @inode (dl_lock). */
+/*
+ * The live lease of thread group @tgid on @inode that may take new pins
+ * (dl_lock): not one an administrator is recalling.
+ */
 struct dl_lease *dl_live_lease(struct inode *inode, struct pid *tgid)
 {
 	struct dl_inode *dli = dl_inode_find(inode);
@@ -150,7 +156,7 @@ struct dl_lease *dl_live_lease(struct inode *inode, struct pid *tgid)
 	if (!dli)
 		return NULL;
 	list_for_each_entry(dl, &dli->leases, inode_link)
-		if (dl->state == DL_LIVE && dl->tgid == tgid)
+		if (dl->state == DL_LIVE && dl->tgid == tgid && !dl->revoking)
 			return dl;
 	return NULL;
 }
@@ -192,6 +198,7 @@ void dl_lease_unlink(struct dl_lease *dl)
 		hash_del_rcu(&dl->fnode);
 	/* report readers walk the list under RCU: keep ->next for them */
 	list_del_rcu(&dl->global);
+	list_del_init(&dl->revoke_link);
 	if (dl->dli) {
 		list_del(&dl->inode_link);
 		if (list_empty(&dl->dli->leases)) {
@@ -239,6 +246,7 @@ static struct dl_lease *dl_lease_alloc(struct file *filp, bool unbreakable,
 	INIT_LIST_HEAD(&dl->all_link);
 	INIT_LIST_HEAD(&dl->inode_link);
 	INIT_LIST_HEAD(&dl->pins);
+	INIT_LIST_HEAD(&dl->revoke_link);
 	dl->file = filp;
 	dl->inode = file_inode(filp);
 	dl->tgid = get_pid(task_tgid(current));
@@ -248,7 +256,7 @@ static struct dl_lease *dl_lease_alloc(struct file *filp, bool unbreakable,
 	return dl;
 }
 
-/* Publish @dl as PENDING (dl_lock); @dli is a spare index entry. */
+/* Publish @dl as PENDING (dl_lock); *@dli is a spare index entry. */
 static void dl_lease_publish(struct dl_lease *dl, struct dl_inode **dli)
 {
 	struct dl_lease *stale = dl_lease_by_file(dl->file);
@@ -266,8 +274,6 @@ static void dl_lease_publish(struct dl_lease *dl, struct dl_inode **dli)
 
 	hash_add_rcu(dl_files, &dl->fnode, (unsigned long)dl->file);
 	list_add_tail_rcu(&dl->global, &dl_all_leases);
-	if (!dl->unbreakable)
-		return;
 
 	dl->dli = dl_inode_find(dl->inode);
 	if (!dl->dli) {
@@ -283,9 +289,34 @@ static void dl_lease_publish(struct dl_lease *dl, struct dl_inode **dli)
 }
 
 /*
- * F_UNLCK of one of our leases (generic_delete_lease(), flc_lock held), or a
- * new request on a file that already holds one of our leases
- * (generic_add_lease(), @fl is the existing lease).
+ * @dl loses its file_lease but keeps its pinned pages (dl_lock): unhash it
+ * from @filp and keep what /proc shows and the inode it pins.  No sleeping
+ * reference is taken (callers may hold flc_lock).
+ */
+static void dl_lease_orphan(struct dl_lease *dl, struct file *filp)
+{
+	hash_del_rcu(&dl->fnode);
+	dl->path = filp->f_path;
+	path_get(&dl->path);
+	ihold(dl->inode);
+	dl->file = NULL;
+	dl->state = DL_ORPHANED;
+}
+
+/* Has the break of lease @fl timed out (time_out_leases() removes it)? */
+static bool dl_break_expired(struct file_lease *fl)
+{
+	return (fl->c.flc_flags & FL_UNLOCK_PENDING) && fl->fl_break_time &&
+	       time_after(jiffies, fl->fl_break_time);
+}
+
+/*
+ * F_UNLCK of one of our leases (generic_delete_lease(), flc_lock held; also
+ * time_out_leases() when a break timed out, and dl_recall()), or a new
+ * request on a file that already holds one of our leases
+ * (generic_add_lease(), @fl is the existing lease).  Pins keep a lease
+ * (EBUSY) unless its break timed out or it is recalled: then it is
+ * orphaned, and its pins are revoked (revoke.c).
  */
 static int dl_change(struct file_lease *fl, int arg, struct list_head *dispose,
 		     const struct lease_manager_operations *kind)
@@ -307,10 +338,16 @@ static int dl_change(struct file_lease *fl, int arg, struct list_head *dispose,
 	dl = dl_lease_by_file(fl->c.flc_file);
 	if (dl && dl->state == DL_PENDING)
 		ret = -EAGAIN;
-	else if (dl && dl->npages)
+	else if (dl && dl->npages && !dl->revoking && !dl_break_expired(fl))
 		ret = -EBUSY;
+	else if (dl && dl->npages)
+		dl_lease_orphan(dl, fl->c.flc_file);
 	else if (dl)
 		dl_lease_unlink(dl);
+	if (dl && dl->revoking)
+		kill_fasync(&fl->fl_fasync, SIGIO, POLL_MSG);	/* recalled */
+	if (dl && dl->state != DL_DEAD)
+		dl = NULL;	/* orphaned: freed at its last unpin */
 	spin_unlock(&dl_lock);
 	if (ret)
 		return ret;
@@ -411,12 +448,10 @@ int dl_setlease(struct file *filp, int arg, struct file_lease **flp,
 	dl = dl_lease_alloc(filp, unbreakable, fa ? fa->fa_fd : -1);
 	if (IS_ERR(dl))
 		return PTR_ERR(dl);
-	if (unbreakable) {
-		dli = kzalloc(sizeof(*dli), GFP_KERNEL);
-		if (!dli) {
-			ret = -ENOMEM;
-			goto out_free;
-		}
+	dli = kzalloc(sizeof(*dli), GFP_KERNEL);
+	if (!dli) {
+		ret = -ENOMEM;
+		goto out_free;
 	}
 
 	/*
@@ -505,10 +540,13 @@ int dl_getlease(struct file_lease *fl, int type)
 }
 
 /*
- * A layout change of @inode (i_rwsem held): refuse it while any unbreakable
- * lease, live or orphaned, exists on the inode and the file is not empty.
+ * A layout change of @inode (i_rwsem held) by the current thread group, if
+ * the file is not empty: refuse it while any unbreakable lease, live or
+ * orphaned, exists on the inode, or pages are pinned under a breakable one
+ * that the caller cannot break (DAXLEASE_VERDICT) or that it holds itself.
+ * A lease of the caller makes it EDEADLK.
  */
-static int dl_layout_verdict(struct inode *inode)
+static int dl_layout_verdict(struct inode *inode, enum daxlease_break how)
 {
 	struct pid *me = task_tgid(current);
 	struct dl_inode *dli;
@@ -529,11 +567,14 @@ static int dl_layout_verdict(struct inode *inode)
 	dli = dl_inode_find(inode);
 	if (dli) {
 		list_for_each_entry(dl, &dli->leases, inode_link) {
+			if (!dl->unbreakable && !dl->npages)
+				continue;
 			if (dl->tgid == me) {
 				ret = -EDEADLK;
 				break;
 			}
-			ret = -ETXTBSY;
+			if (dl->unbreakable || how == DAXLEASE_VERDICT)
+				ret = -ETXTBSY;
 		}
 	}
 	spin_unlock(&dl_lock);
@@ -546,27 +587,30 @@ static int dl_layout_verdict(struct inode *inode)
  * (SIGIO, lease-break-time) and wait for them to go.  With
  * DAXLEASE_BREAK_UNLOCKED the wait drops i_rwsem, so that the holders can
  * still write(2) the file in response, and the verdict is asked again once
- * it is retaken.  A signal ends the wait.
+ * it is retaken.  A signal ends the wait.  Pins left under breakable leases
+ * once they are gone are revoked; the caller then waits for busy DAX pages
+ * as the stock code does, which ends when the revocation has unpinned them.
  */
 int dl_layout_change(struct inode *inode, enum daxlease_break how)
 {
 	int ret;
 
 	for (;;) {
-		ret = dl_layout_verdict(inode);
+		ret = dl_layout_verdict(inode, how);
 		if (ret || how == DAXLEASE_VERDICT)
 			return ret;
-		if (how == DAXLEASE_BREAK)
-			return break_layout(inode, true);
-		ret = break_layout(inode, false);
+		ret = break_layout(inode, how == DAXLEASE_BREAK);
 		if (ret != -EWOULDBLOCK)
-			return ret;
+			break;
 		inode_unlock(inode);
 		ret = break_layout(inode, true);
 		inode_lock(inode);
 		if (ret)
 			return ret;
 	}
+	if (!ret)
+		dl_revoke_orphans(inode);
+	return ret;
 }
 
 /*
@@ -587,12 +631,7 @@ void dl_lease_file_release(struct file *filp)
 	spin_lock(&dl_lock);
 	dl = dl_lease_by_file(filp);
 	if (dl && dl->npages) {
-		hash_del_rcu(&dl->fnode);
-		dl->path = filp->f_path;
-		path_get(&dl->path);
-		ihold(dl->inode);
-		dl->file = NULL;
-		dl->state = DL_ORPHANED;
+		dl_lease_orphan(dl, filp);
 	} else if (dl) {
 		dl_lease_unlink(dl);
 		dead = dl;

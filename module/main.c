@@ -11,8 +11,11 @@
  *   fcntl(fd, F_SETLEASE, F_LAYOUT|F_EXCLUSIVE)	unbreakable, fsdax only
  *   fcntl(fd, F_GETLEASE)			16 / 48
  *   FOLL_LONGTERM pin of an fsdax page		needs the caller's tgid to
- *						hold a live unbreakable lease
+ *						hold a live lease (breakable:
+ *						RDMA only, revocable)
  *   layout change with an unbreakable lease	ETXTBSY, EDEADLK for a holder
+ *   layout change with a breakable lease	break; pins left are revoked
+ *   write "revoke FD" to /proc/daxlease	root recalls a file's leases
  *   F_UNLCK while pinned				EBUSY
  *   close/munmap while pinned			lease orphaned until unpinned
  *
@@ -100,6 +103,7 @@ static void __exit dl_exit(void)
 {
 	/* no lease, orphan or owner is left: each holds a module reference */
 	dl_unregister(&dl_ops);
+	dl_revoke_exit();
 	dl_report_exit();
 	dl_hooks_put();
 	rcu_barrier();

@@ -3,8 +3,12 @@
  * daxlease: long-term pins of fsdax pages.
  *
  * A FOLL_LONGTERM pin of an fsdax VMA is admitted when the pinning thread
- * group holds a live unbreakable lease on the file and the caller keeps a
- * pin context (struct daxlease_pins), so that its unpins can be attributed.
+ * group holds a live layout lease on the file and the caller keeps a pin
+ * context (struct daxlease_pins), so that its unpins can be attributed.
+ * Under a breakable lease only pins that can be revoked are admitted: those
+ * of an RDMA registration, owned by its uverbs file (revoke.c); io_uring's
+ * fixed buffers cannot be taken back from outside the ring, so they need an
+ * unbreakable lease.
  * GUP then hands the pinned pages over; the fsdax ones are charged, run
  * by run of one file, to the (owner, lease) record, and the context
  * records which records it charged and how many pages: the first one
@@ -97,10 +101,15 @@ int dl_gup_longterm(struct vm_area_struct *vma, unsigned int gup_flags,
 		    struct daxlease_pins *pins)
 {
 	struct inode *inode = file_inode(vma->vm_file);
-	bool leased;
+	struct dl_lease *dl;
+	bool leased, revocable;
 
 	spin_lock(&dl_lock);
-	leased = dl_live_lease(inode, task_tgid(current));
+	dl = dl_live_lease(inode, task_tgid(current));
+	leased = dl;
+	/* 48 needs SB_I_DAXLEASE already; revocation needs the layout hooks */
+	revocable = dl && (dl->unbreakable || (current->daxlease_owner &&
+			   (inode->i_sb->s_iflags & SB_I_DAXLEASE)));
 	spin_unlock(&dl_lock);
 
 	/* no layout lease on the file at all: stock's answer (ODP fallbacks) */
@@ -109,6 +118,9 @@ int dl_gup_longterm(struct vm_area_struct *vma, unsigned int gup_flags,
 	/* a lease, but the caller could not account for its unpins */
 	if (!pins)
 		return -EOPNOTSUPP;
+	/* a breakable lease, but nobody could revoke these pins */
+	if (!revocable)
+		return -EPERM;
 	/* from now on the core fails pins that this module does not charge */
 	pins->admitted = true;
 	return 0;
@@ -171,8 +183,8 @@ static int dl_charge(struct daxlease_pins *pins, void *key,
 
 	/* re-check: the lease may have gone since check_vma_flags() */
 	dl = dl_live_lease(inode, task_tgid(current));
-	if (!dl)
-		return -EPERM;
+	if (!dl || (!dl->unbreakable && key == current->mm))
+		return -EPERM;	/* gone, or breakable and not revocable */
 
 	owner = pins->owner ?: dl_owner_find(key);
 	rec = owner ? dl_rec_find(owner, dl) : NULL;
@@ -367,6 +379,7 @@ void dl_pins_release(struct daxlease_pins *pins)
 		dl_lease_free(dl);
 	if (owner)
 		dl_owner_free(owner);
+	dl_revoked_wake();
 }
 
 /* fsync: must every present page of @mapping be written back? */

@@ -26,6 +26,10 @@
  *
  *	<pid> <fd> <unbreakable|breakable> <live|orphaned> <pages> <dev> <path>
  *
+ * Root recalls every lease and pin of a file by writing "revoke <fd>" to
+ * /proc/daxlease, <fd> an open file (O_PATH will do) of the writer: the
+ * write returns once they are gone (revoke.c, dl_recall()).
+ *
  * The global list is walked under RCU and dl_lock is held for one lease at a
  * time, so a reader of a long report never holds up pins, unpins, leases or
  * layout changes for longer than one record takes to print.  file_pins
@@ -33,6 +37,7 @@
  * after dropping it.
  */
 
+#include <linux/capability.h>
 #include <linux/fdtable.h>
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -44,6 +49,8 @@
 #include <linux/sched/mm.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
 
 #include "daxlease.h"
 
@@ -268,9 +275,50 @@ static const struct seq_operations dl_global_ops = {
 	.show = dl_global_show,
 };
 
+static int dl_global_open(struct inode *inode, struct file *file)
+{
+	return seq_open(file, &dl_global_ops);
+}
+
+/* "revoke <fd>": recall the leases and pins of the writer's file <fd> */
+static ssize_t dl_global_write(struct file *file, const char __user *ubuf,
+			       size_t count, loff_t *ppos)
+{
+	struct file *target;
+	char buf[32], *cmd;
+	unsigned int fd;
+	int ret;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (count >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+	buf[count] = '\0';
+	cmd = strim(buf);
+	if (!str_has_prefix(cmd, "revoke ") ||
+	    kstrtouint(cmd + strlen("revoke "), 10, &fd))
+		return -EINVAL;
+	target = fget_raw(fd);
+	if (!target)
+		return -EBADF;
+	ret = dl_recall(file_inode(target));
+	fput(target);
+	return ret ?: count;
+}
+
+static const struct proc_ops dl_global_proc_ops = {
+	.proc_open = dl_global_open,
+	.proc_read = seq_read,
+	.proc_lseek = seq_lseek,
+	.proc_release = seq_release,
+	.proc_write = dl_global_write,
+};
+
 int dl_report_init(void)
 {
-	dl_proc = proc_create_seq("daxlease", 0400, NULL, &dl_global_ops);
+	dl_proc = proc_create("daxlease", 0600, NULL, &dl_global_proc_ops);
 	return dl_proc ? 0 : -ENOMEM;
 }
 

@@ -361,8 +361,8 @@ int main(int argc, char **argv)
 		test_fs(&v, fs, seed);
 	ok(run(&c, (char *[]){ tool, "run", "--kind", "revocable", "--",
 			       "true", NULL }) == 2 && c.err &&
-	   strstr(c.err, "only unbreakable leases admit pins"),
-	   "daxlease run --kind revocable -- true: exit 2, only unbreakable leases admit pins");
+	   strstr(c.err, "the kinds are unbreakable and breakable"),
+	   "daxlease run --kind revocable -- true: exit 2, the kinds are unbreakable and breakable");
 	cmd_free(&c);
 	verbs_close(&v);
 	module_end(was_loaded);

@@ -3,21 +3,26 @@
  * daxlease: run unchanged RDMA applications on files of fsdax filesystems,
  * and show who leases and pins such files. See man/man8/daxlease.8.
  *
- *   daxlease run [--lease FILE...] [--kind unbreakable] -- CMD [ARGS...]
+ *   daxlease run [--lease FILE...] [--kind unbreakable|breakable] -- CMD [ARGS...]
  *   daxlease who FILE
  *   daxlease pins PID
  *   daxlease status
+ *   daxlease revoke FILE
  *
  * run takes an unbreakable layout lease (F_LAYOUT|F_EXCLUSIVE) on each FILE
  * and execs CMD with the lease fds left open: a lease belongs to the thread
  * group that took it, which exec keeps, so CMD may then register mappings
  * of FILE with ibv_reg_mr() and nobody can truncate them under the NIC.
+ * With --kind breakable the leases are F_LAYOUT: a truncate by someone else
+ * then waits lease-break-time and revokes the registrations (module/revoke.c).
  * The processes CMD starts take their own leases at registration through
  * libdaxlease-preload.so (tools/preload.c), which run puts in LD_PRELOAD;
  * without --lease they lease every fsdax file they register.
  * who, pins and status read the module's reports (/proc/daxlease,
  * /proc/<pid>/file_pins; formats in module/report.c) and print them for
- * people.
+ * people.  revoke (root) recalls every lease and pin of FILE through
+ * /proc/daxlease: the holders get SIGIO, their RDMA registrations are
+ * destroyed.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -62,10 +67,11 @@ enum {
 #endif
 
 static const char usage_text[] =
-	"usage: daxlease run [--lease FILE...] [--kind unbreakable] -- CMD [ARGS...]\n"
+	"usage: daxlease run [--lease FILE...] [--kind unbreakable|breakable] -- CMD [ARGS...]\n"
 	"       daxlease who FILE\n"
 	"       daxlease pins PID\n"
-	"       daxlease status\n";
+	"       daxlease status\n"
+	"       daxlease revoke FILE\n";
 
 static void usage(void)
 {
@@ -270,7 +276,7 @@ static void lease_refused(const char *path, int err)
  * Not O_CLOEXEC: the lease lives as long as its open file, past exec.
  * Returns the fd; its file is added to @files ("maj:min:ino:fd,...").
  */
-static int take_lease(const char *path, char *files, size_t size)
+static int take_lease(const char *path, int kind, char *files, size_t size)
 {
 	struct statx stx;
 	size_t len = strlen(files);
@@ -285,7 +291,7 @@ static int take_lease(const char *path, char *files, size_t size)
 		die(EXIT_NOT_DAX,
 		    "%s: not a file on an fsdax filesystem (ext4 or XFS on pmem, mounted -o dax=always): no layout lease, RDMA registration would fail",
 		    path);
-	if (fcntl(fd, F_SETLEASE, F_LAYOUT | F_EXCLUSIVE))
+	if (fcntl(fd, F_SETLEASE, kind))
 		lease_refused(path, errno);
 	snprintf(files + len, size - len, "%s%u:%u:%llu:%d", len ? "," : "",
 		 stx.stx_dev_major, stx.stx_dev_minor,
@@ -321,7 +327,7 @@ static char *preload_path(void)
 }
 
 /* Environment of the tree: LD_PRELOAD first, what the library reads. */
-static void tree_env(const char *files, bool automatic)
+static void tree_env(const char *files, const char *kind, bool automatic)
 {
 	const char *old = getenv("LD_PRELOAD");
 	char *lib = preload_path(), *val, pid[16];
@@ -343,7 +349,7 @@ static void tree_env(const char *files, bool automatic)
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
 	if (setenv("LD_PRELOAD", val, 1) ||
 	    setenv("DAXLEASE_RUN_PID", pid, 1) ||
-	    setenv("DAXLEASE_RUN_KIND", "unbreakable", 1) ||
+	    setenv("DAXLEASE_RUN_KIND", kind, 1) ||
 	    (automatic ? setenv("DAXLEASE_RUN_AUTO", "1", 1) ||
 			 unsetenv("DAXLEASE_RUN_FILES") :
 			 setenv("DAXLEASE_RUN_FILES", files, 1) ||
@@ -360,8 +366,9 @@ static void tree_env(const char *files, bool automatic)
  */
 static int cmd_run(int argc, char **argv)
 {
+	const char *kind_name = "unbreakable";
+	int i, err, leases = 0, kind = F_LAYOUT | F_EXCLUSIVE;
 	char files[4096] = "";
-	int i, err, leases = 0;
 
 	for (i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--")) {
@@ -373,11 +380,13 @@ static int cmd_run(int argc, char **argv)
 		if (!strcmp(argv[i], "--lease")) {
 			leases++;
 		} else if (!strcmp(argv[i], "--kind")) {
-			/* revocable leases come with lease recall */
-			if (strcmp(argv[i + 1], "unbreakable"))
+			kind_name = argv[i + 1];
+			if (!strcmp(kind_name, "breakable"))
+				kind = F_LAYOUT;
+			else if (strcmp(kind_name, "unbreakable"))
 				die(EXIT_USAGE,
-				    "--kind %s: only unbreakable leases admit pins",
-				    argv[i + 1]);
+				    "--kind %s: the kinds are unbreakable and breakable",
+				    kind_name);
 		} else {
 			usage();
 		}
@@ -388,8 +397,9 @@ static int cmd_run(int argc, char **argv)
 	need_daxlease();
 	for (leases = 0; leases < i - 1; leases += 2)
 		if (!strcmp(argv[leases], "--lease"))
-			take_lease(argv[leases + 1], files, sizeof(files));
-	tree_env(files, !files[0]);
+			take_lease(argv[leases + 1], kind, files,
+				   sizeof(files));
+	tree_env(files, kind_name, !files[0]);
 	execvp(argv[i], argv + i);
 	err = errno;
 	fprintf(stderr, "daxlease: %s: %s\n", argv[i], strerror(err));
@@ -662,6 +672,44 @@ static int cmd_pins(int argc, char **argv)
 	return 0;
 }
 
+/* ---- revoke ---- */
+
+/* revoke FILE: root recalls every lease and pin of FILE (module/revoke.c). */
+static int cmd_revoke(int argc, char **argv)
+{
+	char cmd[32];
+	int fd, wfd, len;
+
+	if (argc != 1)
+		usage();
+	fd = open(argv[0], O_PATH);
+	if (fd < 0)
+		die(errno_exit(errno), "%s: %s", argv[0], strerror(errno));
+	need_daxlease();
+	wfd = open(GLOBAL_VIEW, O_WRONLY);
+	if (wfd < 0)
+		die(errno_exit(errno), "%s: %s%s", GLOBAL_VIEW, strerror(errno),
+		    errno == EACCES ? " (revoking needs root)" : "");
+	len = snprintf(cmd, sizeof(cmd), "revoke %d\n", fd);
+	if (write(wfd, cmd, len) == len) {
+		printf("%s: leases and pins revoked\n", argv[0]);
+		return 0;
+	}
+	switch (errno) {
+	case ENOENT:
+		printf("%s: no daxlease leases or pins\n", argv[0]);
+		return 0;
+	case EBUSY:
+		die(EXIT_FAIL,
+		    "%s: leases revoked, but pins remain that cannot be revoked (io_uring fixed buffers: unregister them or end the process)",
+		    argv[0]);
+	case EPERM:
+		die(EXIT_PERM, "%s: revoking needs CAP_SYS_ADMIN", argv[0]);
+	default:
+		die(EXIT_FAIL, "%s: revoke: %s", argv[0], strerror(errno));
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -674,6 +722,8 @@ int main(int argc, char **argv)
 		return cmd_pins(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "status"))
 		return cmd_status(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "revoke"))
+		return cmd_revoke(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		fputs(usage_text, stdout);
 		return 0;

@@ -9,7 +9,8 @@
  * may not pin under its ancestor's lease. So before a registration
  * (ibv_reg_mr() and its variants) this library looks up, in
  * /proc/self/maps, the files that back the range and takes the calling
- * process's own F_LAYOUT|F_EXCLUSIVE lease on each of them that `daxlease
+ * process's own layout lease (of the kind in DAXLEASE_RUN_KIND: F_LAYOUT
+ * for "breakable", else F_LAYOUT|F_EXCLUSIVE) on each of them that `daxlease
  * run` allowed: the files given with --lease (by device and inode, from
  * DAXLEASE_RUN_FILES), or with --auto every fsdax file the process
  * registers (DAXLEASE_RUN_AUTO). It opens the file by the mapping's path
@@ -112,6 +113,15 @@ static bool known(dev_t dev, ino_t ino)
 	return false;
 }
 
+/* The lease kind `daxlease run` was asked for. */
+static int run_kind(void)
+{
+	const char *kind = getenv("DAXLEASE_RUN_KIND");
+
+	return kind && !strcmp(kind, "breakable") ?
+	       F_LAYOUT : F_LAYOUT | F_EXCLUSIVE;
+}
+
 /*
  * The process `daxlease run` exec'd (CMD itself) holds run's leases on the
  * fds run left open, unless it closed them.
@@ -125,13 +135,13 @@ static bool run_holds(dev_t dev, ino_t ino)
 	return pid && atol(pid) == getpid() && allowed(dev, ino, &fd) &&
 	       fd >= 0 && !fstat(fd, &st) && st.st_dev == dev &&
 	       st.st_ino == ino &&
-	       fcntl(fd, F_GETLEASE) == (F_LAYOUT | F_EXCLUSIVE);
+	       fcntl(fd, F_GETLEASE) == run_kind();
 }
 
 static void lease_file(const char *path, dev_t dev, ino_t ino)
 {
 	struct statx stx;
-	int fd, kind = F_LAYOUT | F_EXCLUSIVE;
+	int fd, kind = run_kind();
 
 	if (nheld == MAX_LEASES)
 		return;

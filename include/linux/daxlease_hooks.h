@@ -11,8 +11,11 @@
  * it takes an unbreakable layout lease (F_SETLEASE, F_LAYOUT|F_EXCLUSIVE)
  * on the file, may then pin its pages long-term, and every layout change of
  * the file by anybody fails at once with ETXTBSY (EDEADLK for a holder)
- * instead of hanging.  The policy (lease objects, pin accounting, reports)
- * lives in a module; the kernel only carries the hooks below.  With no
+ * instead of hanging.  Under a breakable layout lease (F_LAYOUT) RDMA pins
+ * are revocable: a layout change breaks the lease, and pins its holder did
+ * not give back within lease-break-time are revoked.  The policy (lease
+ * objects, pin accounting, reports) lives in a module; the kernel only
+ * carries the hooks below.  With no
  * module registered every hook is a static branch that leads straight back
  * to the stock code, so a patched kernel behaves exactly like a stock one.
  * The one hook that does not test the static key is the charge after a
@@ -79,6 +82,17 @@
  *   file_release, so no struct file pointer outlives the file: pins stay
  *   valid after the fd is closed (umem keeps its daxlease_pins, which
  *   references the module's refcounted owner object, not the file).
+ * - revoke (RDMA uverbs): pins under a breakable lease that its holder did
+ *   not give back within lease-break-time, or that an administrator recalls,
+ *   are revoked with ib_uverbs_revoke_file() on the owning uverbs file: all
+ *   of its objects are destroyed as on device removal (the process gets
+ *   IB_EVENT_DEVICE_FATAL; its later destroy calls succeed), which unpins
+ *   and uncharges the pages.  The ucontext itself stays until the file is
+ *   closed: drivers without disassociate_ucontext (rxe) keep it in mmaps
+ *   that outlive the objects.  Per MR is not possible: the MR -> umem link
+ *   is private to each driver, and a umem cannot be unpinned under a live
+ *   MR.
+ *   Pins without a uverbs owner (io_uring) are never revocable.
  * - layout_change (ext4, XFS): asked with i_rwsem held before the block
  *   map of a file changes and before anything is modified: truncate in
  *   either direction (both filesystems wait for busy DAX pages on any size
@@ -136,9 +150,14 @@ struct vm_area_struct;
  */
 #define SB_I_DAXLEASE		0x40000000
 
-/* What a layout change asks of breakable layout leases (layout_change) */
+/*
+ * What a layout change asks of breakable layout leases (layout_change).  A
+ * caller that breaks them waits afterwards for busy DAX pages as stock does
+ * (dax_layout_busy_page()): pins of a lease whose holder did not give them
+ * back in time are being revoked then, and the file system waits for them.
+ */
 enum daxlease_break {
-	DAXLEASE_VERDICT,	/* nothing: unbreakable leases refuse it */
+	DAXLEASE_VERDICT,	/* no break: leases with pins refuse it */
 	DAXLEASE_BREAK,		/* break them, waiting under the caller's locks */
 	DAXLEASE_BREAK_UNLOCKED, /* the same, i_rwsem dropped while waiting */
 };
@@ -212,6 +231,13 @@ struct daxlease_ops {
 	void (*file_release)(struct file *filp);
 	int (*proc_show)(struct seq_file *m, struct task_struct *task);
 };
+
+/*
+ * ib_uverbs: destroy every object of uverbs file @filp, as on device
+ * removal, but not its ucontext; -EINVAL if @filp is not one.  The caller holds a reference on
+ * @filp and no lock a uverbs command or a page fault may wait for.
+ */
+int ib_uverbs_revoke_file(struct file *filp);
 
 #ifdef CONFIG_DAXLEASE_HOOKS
 

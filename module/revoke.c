@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * daxlease: revocation of pins.
+ *
+ * Pins are revoked when the file system needs their blocks and their lease
+ * cannot keep them: a breakable lease whose break timed out (or whose file
+ * was closed) when a layout change comes, and any lease an administrator
+ * recalls.  Such leases are marked and put on dl_revoking; every owner with
+ * pages pinned under them is revoked through its uverbs file with
+ * ib_uverbs_revoke_file(), which destroys the file's objects as device
+ * removal does.  Releasing the MRs releases their pin contexts, which
+ * uncharges the pages and frees the orphaned leases.
+ *
+ * A layout change never waits for a revocation under its locks: it queues
+ * dl_revoke_work and goes on to wait for busy DAX pages the stock way
+ * (dax_layout_busy_page(), without XFS_MMAPLOCK/invalidate_lock), since the
+ * revocation waits for the uverbs commands of the file, and one of them may
+ * be faulting in a page of this very file.  A recall by an administrator
+ * runs in the writer's context, which holds no lock.
+ *
+ * Owners that cannot be revoked (io_uring's mm owners, which only
+ * unbreakable leases admit; a uverbs file already being closed, whose
+ * release unpins anyway) are passed over: the layout change then waits as
+ * the stock kernel does, interruptibly.
+ */
+
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+#include "daxlease.h"
+
+/* leases marked for revocation, until freed (dl_lock) */
+static LIST_HEAD(dl_revoking);
+static DECLARE_WAIT_QUEUE_HEAD(dl_revoked_wq);
+static atomic_long_t dl_revoke_passes;
+
+static void dl_revoke_fn(struct work_struct *work);
+static DECLARE_WORK(dl_revoke_work, dl_revoke_fn);
+
+/* Mark @dl for revocation (dl_lock); new pins are refused from now on. */
+void dl_revoke_mark(struct dl_lease *dl)
+{
+	if (dl->revoking)
+		return;
+	dl->revoking = true;
+	list_add_tail(&dl->revoke_link, &dl_revoking);
+}
+
+/*
+ * The next owner file with pages pinned under a marked lease that this pass
+ * has not seen yet, with a reference; NULL when there is none.
+ */
+static struct file *dl_revoke_next(unsigned long pass)
+{
+	struct dl_owner *owner;
+	struct dl_lease *dl;
+	struct dl_pin *rec;
+	struct file *file = NULL;
+
+	spin_lock(&dl_lock);
+	list_for_each_entry(dl, &dl_revoking, revoke_link) {
+		list_for_each_entry(rec, &dl->pins, lease_link) {
+			owner = rec->owner;
+			if (owner->revoke_pass == pass)
+				continue;
+			owner->revoke_pass = pass;
+			if (owner->file && dl_file_tryget(owner->file)) {
+				file = owner->file;
+				goto out;
+			}
+		}
+	}
+out:
+	spin_unlock(&dl_lock);
+	return file;
+}
+
+/* Revoke every owner that pins pages under a marked lease. */
+static void dl_revoke_run(void)
+{
+	unsigned long pass = atomic_long_inc_return(&dl_revoke_passes);
+	int (*revoke)(struct file *filp);
+	struct file *file;
+
+	/* ib_uverbs is loaded whenever a uverbs file owns pins */
+	revoke = symbol_get(ib_uverbs_revoke_file);
+	while ((file = dl_revoke_next(pass))) {
+		if (revoke)
+			revoke(file);
+		fput(file);
+	}
+	if (revoke)
+		symbol_put(ib_uverbs_revoke_file);
+}
+
+static void dl_revoke_fn(struct work_struct *work)
+{
+	dl_revoke_run();
+}
+
+/*
+ * A layout change of @inode broke its breakable leases: revoke the pins
+ * left under them (orphaned leases: their break timed out, or their file
+ * was closed, so nobody can be asked any more).
+ */
+void dl_revoke_orphans(struct inode *inode)
+{
+	struct dl_inode *dli;
+	struct dl_lease *dl;
+	bool queue = false;
+
+	spin_lock(&dl_lock);
+	dli = dl_inode_find(inode);
+	if (dli) {
+		list_for_each_entry(dl, &dli->leases, inode_link) {
+			if (dl->unbreakable || dl->state != DL_ORPHANED ||
+			    dl->revoking)
+				continue;
+			dl_revoke_mark(dl);
+			queue = true;
+		}
+	}
+	spin_unlock(&dl_lock);
+	if (queue)
+		queue_work(system_unbound_wq, &dl_revoke_work);
+}
+
+/* Pages were unpinned: a recall may be waiting for its leases to go. */
+void dl_revoked_wake(void)
+{
+	if (wq_has_sleeper(&dl_revoked_wq))
+		wake_up_all(&dl_revoked_wq);
+}
+
+/*
+ * The next live lease of @inode whose file_lease a recall must remove, its
+ * file with a reference; @left bounds the walk.
+ */
+static struct file *dl_recall_next_live(struct inode *inode,
+					unsigned int *left)
+{
+	struct dl_inode *dli;
+	struct dl_lease *dl;
+	struct file *file = NULL;
+
+	spin_lock(&dl_lock);
+	dli = *left ? dl_inode_find(inode) : NULL;
+	if (dli) {
+		list_for_each_entry(dl, &dli->leases, inode_link) {
+			if (dl->state == DL_LIVE && dl_file_tryget(dl->file)) {
+				file = dl->file;
+				(*left)--;
+				break;
+			}
+		}
+	}
+	spin_unlock(&dl_lock);
+	return file;
+}
+
+static bool dl_inode_unleased(struct inode *inode)
+{
+	bool none;
+
+	spin_lock(&dl_lock);
+	none = !dl_inode_find(inode);
+	spin_unlock(&dl_lock);
+	return none;
+}
+
+/*
+ * An administrator recalls every lease and pin of @inode, unbreakable ones
+ * included: holders get SIGIO as for a lease break, their leases go, their
+ * pins are revoked.  0 once nothing is left, -ENOENT if there was nothing,
+ * -EBUSY if pins that cannot be revoked (io_uring) are still there after a
+ * few seconds, or -EINTR.
+ */
+int dl_recall(struct inode *inode)
+{
+	unsigned int live = 0;
+	struct dl_inode *dli;
+	struct dl_lease *dl;
+	struct file *file;
+	long left;
+
+	spin_lock(&dl_lock);
+	dli = dl_inode_find(inode);
+	if (dli) {
+		list_for_each_entry(dl, &dli->leases, inode_link) {
+			dl_revoke_mark(dl);
+			live += dl->state == DL_LIVE;
+		}
+	}
+	spin_unlock(&dl_lock);
+	if (!dli)
+		return -ENOENT;
+
+	/* F_UNLCK on the holder's file: dl_change() signals and orphans */
+	while ((file = dl_recall_next_live(inode, &live))) {
+		kernel_setlease(file, F_UNLCK, NULL, (void **)&file);
+		fput(file);
+	}
+	dl_revoke_run();
+
+	left = wait_event_interruptible_timeout(dl_revoked_wq,
+						dl_inode_unleased(inode),
+						5 * HZ);
+	if (left < 0)
+		return -EINTR;
+	return left ? 0 : -EBUSY;
+}
+
+/* rmmod: no lease is left, so nothing can queue the work any more */
+void dl_revoke_exit(void)
+{
+	flush_work(&dl_revoke_work);
+}

@@ -1,0 +1,633 @@
+/*
+ * Recall of long-term pins, daxlease loaded, on each fsdax file system.
+ * A holder process H takes a layout lease on file F, maps F, registers the
+ * mapping as an MR in its own verbs context and connects a QP of that
+ * context to a QP of ours (O), so that O can RDMA WRITE into F through H's
+ * MR like a remote peer would.
+ *
+ * - Breakable lease (16), cooperative holder: O's truncate breaks the lease;
+ *   H gets SIGIO, deregisters its MR and releases the lease (F_UNLCK 0: the
+ *   lease was still there, not timed out), and the truncate returns 0 well
+ *   within lease-break-time (5 s here).
+ * - Breakable lease, holder that ignores the break (lease-break-time 2 s):
+ *   H's own truncate of F fails with EDEADLK; O's WRITE lands in F; O's
+ *   truncate to 0 returns 0 after the break time; H got SIGIO and then
+ *   IBV_EVENT_DEVICE_FATAL (its verbs context was revoked); /proc/daxlease
+ *   and H's file_pins are empty; a new file G that reuses blocks F had
+ *   (FIEMAP) is not changed by O's WRITE to the revoked MR, which completes
+ *   with an error; H's ibv_dereg_mr of the revoked MR returns 0 and H exits
+ *   0.
+ * - io_uring fixed buffers are not revocable: registering a mapping of a
+ *   file under a breakable lease fails with EPERM.
+ * - Administrator recall (daxlease revoke FILE) of an unbreakable lease
+ *   (48) with pins, and of an orphaned one: truncate ETXTBSY before, revoke
+ *   exits 0, the holder got SIGIO and IBV_EVENT_DEVICE_FATAL, daxlease who
+ *   shows nothing, truncate returns 0.
+ * - At the end the module unloads: nothing was left behind.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "env.h"
+#include "fsdax.h"
+#include "keeper.h"
+#include "kmod.h"
+#include "lease.h"
+#include "pattern.h"
+#include "proc.h"
+#include "report.h"
+#include "tap.h"
+#include "uring.h"
+#include "verbs.h"
+
+#define FILE_SIZE	(2UL << 20)
+#define CUT_SIZE	(1UL << 20)
+#define WRITE_LEN	(64UL << 10)
+#define LBT_PATH	"/proc/sys/fs/lease-break-time"
+#define LBT_COOP_S	5
+#define LBT_IGNORE_S	2
+#define EVENT_WAIT_MS	20000
+#define G_TRIES		8
+#define FS_POINTS	27
+
+#define T_LBT		"set " LBT_PATH
+#define T_LBT_BACK	"restore " LBT_PATH
+
+/* What H is told to do, and what it reports (shared memory). */
+enum hold_mode { HOLD_COOPERATE, HOLD_IGNORE, HOLD_ORPHAN };
+
+struct hold {
+	/* set by O before the fork */
+	char path[PATH_MAX];
+	int lease;		/* F_LAYOUT or F_LAYOUT|F_EXCLUSIVE */
+	enum hold_mode mode;
+	/* set by H */
+	int setup;		/* 0, or the errno of the failed step */
+	char step[64];
+	uint64_t addr;
+	uint32_t rkey, qpn;
+	int own_truncate;	/* errno of H's ftruncate of F (0: none) */
+	int sigio;		/* SIGIOs received */
+	int event;		/* first async event type, -1: none */
+	int dereg;		/* ibv_dereg_mr result */
+	int unlck;		/* F_UNLCK: 0 or errno */
+};
+
+struct holder {
+	pid_t pid;
+	int sock;		/* O's end of the socketpair */
+	struct hold *h;
+};
+
+static volatile sig_atomic_t sigio_count;
+
+static void on_sigio(int sig)
+{
+	(void)sig;
+	sigio_count++;
+}
+
+/* One byte over @sock, bounded: 0, or -1. */
+static int msg_send(int sock, char c)
+{
+	return write(sock, &c, 1) == 1 ? 0 : -1;
+}
+
+static int msg_recv(int sock, unsigned int ms, char *c)
+{
+	struct pollfd p = { .fd = sock, .events = POLLIN };
+
+	if (poll(&p, 1, ms) != 1)
+		return -1;
+	return read(sock, c, 1) == 1 ? 0 : -1;
+}
+
+/* Until SIGIO arrived or @ms passed. */
+static void wait_sigio(unsigned int ms)
+{
+	long long end = clock_ms() + ms;
+
+	while (!sigio_count && clock_ms() < end)
+		sleep_ms(10);
+}
+
+/* The type of the first async event of @ctx within @ms, or -1. */
+static int async_event(struct ibv_context *ctx, unsigned int ms)
+{
+	struct pollfd p = { .fd = ctx->async_fd, .events = POLLIN };
+	long long end = clock_ms() + ms;
+	struct ibv_async_event ev;
+	int type, r;
+
+	do	/* SIGIO interrupts the poll */
+		r = poll(&p, 1, end - clock_ms() > 0 ? end - clock_ms() : 0);
+	while (r < 0 && errno == EINTR);
+	if (r != 1 || ibv_get_async_event(ctx, &ev))
+		return -1;
+	type = ev.event_type;
+	ibv_ack_async_event(&ev);
+	return type;
+}
+
+#define SETUP_FAIL(h, what) do {					\
+	(h)->setup = errno ?: EIO;					\
+	snprintf((h)->step, sizeof((h)->step), "%s", what);		\
+	goto report;							\
+} while (0)
+
+/* H: lease, map, register, connect, then do what O says. */
+static void holder_main(struct hold *h, int sock)
+{
+	struct sigaction sa = { .sa_handler = on_sigio };
+	struct ibv_mr *mr = NULL;
+	struct ibv_qp *qp = NULL;
+	struct verbs v = { 0 };
+	uint32_t o_qpn;
+	void *map;
+	char c;
+	int fd;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGIO, &sa, NULL);
+	h->event = -1;
+	errno = 0;
+	fd = open(h->path, O_RDWR);
+	if (fd < 0)
+		SETUP_FAIL(h, "open");
+	if (lease_set(fd, h->lease))
+		SETUP_FAIL(h, "F_SETLEASE");
+	map = mmap(NULL, FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		SETUP_FAIL(h, "mmap");
+	if (verbs_open(&v, env_rxe()))
+		SETUP_FAIL(h, "open the rxe device");
+	mr = ibv_reg_mr(v.pd, map, FILE_SIZE, IBV_ACCESS_LOCAL_WRITE |
+			IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ);
+	if (!mr)
+		SETUP_FAIL(h, "ibv_reg_mr of the mapped file");
+	qp = verbs_create_qp(&v);
+	if (!qp)
+		SETUP_FAIL(h, "create a QP");
+	h->addr = (uintptr_t)map;
+	h->rkey = mr->rkey;
+	h->qpn = qp->qp_num;
+	if (h->mode != HOLD_ORPHAN && ftruncate(fd, CUT_SIZE))
+		h->own_truncate = errno;
+	if (h->mode == HOLD_ORPHAN && (munmap(map, FILE_SIZE) || close(fd)))
+		SETUP_FAIL(h, "munmap and close the leased file");
+	/* O's QP number comes back as 'q' followed by 4 bytes */
+	if (msg_send(sock, 'r') || msg_recv(sock, 10000, &c) || c != 'q' ||
+	    read(sock, &o_qpn, sizeof(o_qpn)) != sizeof(o_qpn))
+		SETUP_FAIL(h, "exchange QP numbers");
+	if (verbs_connect_qp(&v, qp, o_qpn))
+		SETUP_FAIL(h, "connect the QP");
+	if (msg_send(sock, 'c'))
+		SETUP_FAIL(h, "report connected");
+
+	if (h->mode == HOLD_COOPERATE) {
+		wait_sigio(EVENT_WAIT_MS);
+		h->sigio = sigio_count;
+		h->dereg = ibv_dereg_mr(mr);
+		mr = NULL;
+		h->unlck = lease_set(fd, F_UNLCK) ? errno : 0;
+	} else {
+		/* ignore the break: the kernel revokes the whole context */
+		h->event = async_event(v.ctx, EVENT_WAIT_MS);
+		h->sigio = sigio_count;
+		h->dereg = ibv_dereg_mr(mr);
+		mr = NULL;
+	}
+report:
+	msg_send(sock, 'd');
+	/* stay until O has looked at /proc, then tear down */
+	msg_recv(sock, 60000, &c);
+	if (mr)
+		ibv_dereg_mr(mr);
+	if (qp)
+		ibv_destroy_qp(qp);
+	verbs_close(&v);
+	_exit(h->setup ? 1 : 0);
+}
+
+/* Fork H for @path; O's QP @oqp gets connected to H's. 0, or -1. */
+static int holder_start(struct holder *hd, struct verbs *ov,
+			struct ibv_qp *oqp, const char *path, int lease,
+			enum hold_mode mode)
+{
+	int sv[2];
+	char c;
+
+	hd->pid = -1;
+	hd->h = shared_alloc(sizeof(*hd->h));
+	if (!hd->h || socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		return -1;
+	snprintf(hd->h->path, sizeof(hd->h->path), "%s", path);
+	hd->h->lease = lease;
+	hd->h->mode = mode;
+	hd->pid = fork();
+	if (hd->pid == 0) {
+		close(sv[0]);
+		holder_main(hd->h, sv[1]);
+	}
+	close(sv[1]);
+	hd->sock = sv[0];
+	if (hd->pid < 0 || msg_recv(hd->sock, 30000, &c))
+		goto fail;
+	if (c != 'r')
+		goto fail;	/* 'd': setup failed */
+	if (msg_send(hd->sock, 'q') ||
+	    write(hd->sock, &oqp->qp_num, sizeof(oqp->qp_num)) != 4 ||
+	    verbs_connect_qp(ov, oqp, hd->h->qpn) ||
+	    msg_recv(hd->sock, 30000, &c) || c != 'c')
+		goto fail;
+	return 0;
+fail:
+	if (hd->h->setup)
+		diag("H: %s: %s", hd->h->step, errno_name(hd->h->setup));
+	else
+		diag("H did not get ready");
+	return -1;
+}
+
+/* Wait for H's report ('d'). */
+static bool holder_done(struct holder *hd)
+{
+	char c;
+
+	return !msg_recv(hd->sock, EVENT_WAIT_MS + 10000, &c) && c == 'd';
+}
+
+/* Let H tear down and exit; its exit status, or -1. */
+static int holder_end(struct holder *hd)
+{
+	int status = -1;
+
+	if (hd->pid > 0) {
+		msg_send(hd->sock, 'x');
+		if (wait_bounded(hd->pid, &status, REAP_MS))
+			kill_reap(hd->pid);
+	}
+	close(hd->sock);
+	if (hd->h)
+		munmap(hd->h, sizeof(*hd->h));
+	return status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* O's side: its own context, a QP for H, a source MR. */
+struct rig {
+	struct verbs v;
+	struct ibv_qp *qp;
+	void *src;
+	struct ibv_mr *src_mr;
+};
+
+static int rig_open(struct rig *r)
+{
+	if (verbs_open(&r->v, env_rxe()))
+		return -1;
+	r->src = mmap(NULL, WRITE_LEN, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (r->src == MAP_FAILED) {
+		r->src = NULL;
+		return -1;
+	}
+	r->src_mr = mr_reg(r->v.pd, r->src, WRITE_LEN);
+	r->qp = verbs_create_qp(&r->v);
+	return r->src_mr && r->qp ? 0 : -1;
+}
+
+static void rig_close(struct rig *r)
+{
+	if (r->qp)
+		ibv_destroy_qp(r->qp);
+	mr_dereg(r->src_mr);
+	if (r->src)
+		munmap(r->src, WRITE_LEN);
+	verbs_close(&r->v);
+}
+
+/* Truncate from a process that holds nothing; result and time. */
+static int truncate_timed(const char *path, off_t size, long long *ms)
+{
+	long long t0 = clock_ms();
+	int r = truncate_other(path, size);
+
+	*ms = clock_ms() - t0;
+	return r;
+}
+
+static bool gview_empty(const char *path)
+{
+	char *esc = path_esc(path), *g = esc ? gview_get(esc) : NULL;
+	bool empty = g && !*g;
+
+	if (g && *g)
+		diag_text("/proc/daxlease", g);
+	free(esc);
+	free(g);
+	return empty;
+}
+
+/* Do the physical ranges of @a and @b overlap anywhere? */
+static bool extents_overlap(const struct file_state *a,
+			    const struct file_state *b)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < a->nr_extents; i++)
+		for (j = 0; j < b->nr_extents; j++) {
+			const struct fiemap_extent *x = &a->extents[i];
+			const struct fiemap_extent *y = &b->extents[j];
+
+			if (x->fe_physical < y->fe_physical + y->fe_length &&
+			    y->fe_physical < x->fe_physical + x->fe_length)
+				return true;
+		}
+	return false;
+}
+
+static void test_cooperate(const struct dax_fs *fs, uint64_t seed)
+{
+	const char *n = fs->name;
+	struct holder hd = { .pid = -1, .sock = -1 };
+	char path[PATH_MAX];
+	struct rig r = { 0 };
+	long long ms = 0;
+	struct stat st = { .st_size = -1 };
+	int fd, tr = -1, started = -1, status;
+
+	write_str(LBT_PATH, "5\n");
+	fd = fs_file_create(fs->path, FILE_SIZE, seed, path, sizeof(path));
+	if (fd >= 0 && !rig_open(&r))
+		started = holder_start(&hd, &r.v, r.qp, path, F_LAYOUT,
+				       HOLD_COOPERATE);
+	ok(!started && hd.h->own_truncate == EDEADLK,
+	   "%s: cooperative H: lease 16, ibv_reg_mr of the mapped file and a connected QP; H's own truncate EDEADLK",
+	   n);
+	if (!started)
+		tr = truncate_timed(path, CUT_SIZE, &ms);
+	diag("%s: O's truncate: %s after %lld ms", n, child_result_name(tr),
+	     ms);
+	ok(tr == 0, "%s: O: truncate(2) to 1 MiB returns 0", n);
+	ok(!started && holder_done(&hd) && hd.h->sigio && !hd.h->dereg &&
+	   !hd.h->unlck,
+	   "%s: H got SIGIO, ibv_dereg_mr 0, F_UNLCK 0 (its lease still there: not timed out)",
+	   n);
+	ok(tr == 0 && ms < LBT_COOP_S * 1000,
+	   "%s: the truncate returned before lease-break-time (%d s)", n,
+	   LBT_COOP_S);
+	if (fd >= 0)
+		fstat(fd, &st);
+	ok(st.st_size == (off_t)CUT_SIZE && gview_empty(path),
+	   "%s: size 1 MiB, /proc/daxlease has nothing for F", n);
+	status = holder_end(&hd);
+	ok(status == 0, "%s: H exits 0", n);
+	rig_close(&r);
+	if (fd >= 0)
+		file_close_unlink(fd, path);
+}
+
+/* RDMA WRITE WRITE_LEN bytes of pattern @seed into H's MR at offset 0. */
+static int write_to_h(struct rig *r, struct holder *hd, uint64_t seed)
+{
+	pattern_fill(r->src, WRITE_LEN, seed, 0);
+	return verbs_rdma_write(&r->v, r->qp, r->src_mr, 0, WRITE_LEN,
+				hd->h->addr, hd->h->rkey);
+}
+
+static void test_ignore(const struct dax_fs *fs, uint64_t seed)
+{
+	const char *n = fs->name;
+	struct holder hd = { .pid = -1, .sock = -1 };
+	struct file_state fs_f = { 0 }, fs_g = { 0 };
+	char path[PATH_MAX], gpath[PATH_MAX], *fp;
+	bool wrote = false, reused = false, gsame = false;
+	int fd, gfd = -1, tr = -1, started = -1, wc = -1, i;
+	uint64_t gseed = seed ^ 0x5a5a;
+	struct rig r = { 0 };
+	long long ms = 0;
+	uint8_t *buf;
+
+	write_str(LBT_PATH, "2\n");
+	fd = fs_file_create(fs->path, FILE_SIZE, seed, path, sizeof(path));
+	if (fd >= 0 && !rig_open(&r))
+		started = holder_start(&hd, &r.v, r.qp, path, F_LAYOUT,
+				       HOLD_IGNORE);
+	ok(!started && hd.h->own_truncate == EDEADLK,
+	   "%s: ignoring H: lease 16, MR and a connected QP; H's own truncate EDEADLK",
+	   n);
+	if (!started) {
+		buf = malloc(WRITE_LEN);
+		wrote = write_to_h(&r, &hd, seed + 1) == IBV_WC_SUCCESS &&
+			buf && pread(fd, buf, WRITE_LEN, 0) == WRITE_LEN &&
+			!pattern_check(buf, WRITE_LEN, seed + 1, 0);
+		free(buf);
+		file_state_get(fd, &fs_f);
+	}
+	ok(wrote, "%s: O's RDMA WRITE into H's MR lands in F (pread)", n);
+
+	if (!started)
+		tr = truncate_timed(path, 0, &ms);
+	diag("%s: O's truncate: %s after %lld ms", n, child_result_name(tr),
+	     ms);
+	ok(tr == 0, "%s: O: truncate(2) to 0 returns 0, not ETXTBSY", n);
+	ok(tr == 0 && ms >= LBT_IGNORE_S * 1000 - 100 && ms < 30000,
+	   "%s: ... after lease-break-time (%d s), within 30 s", n,
+	   LBT_IGNORE_S);
+	ok(!started && holder_done(&hd) && hd.h->sigio &&
+	   hd.h->event == IBV_EVENT_DEVICE_FATAL,
+	   "%s: H got SIGIO, then IBV_EVENT_DEVICE_FATAL (event %d)", n,
+	   started ? -1 : hd.h->event);
+	fp = hd.pid > 0 ? fpins_get(hd.pid) : NULL;
+	if (fp && *fp)
+		diag_text("H's file_pins", fp);
+	ok(fp && !*fp && gview_empty(path),
+	   "%s: /proc/daxlease and H's /proc/<pid>/file_pins are empty", n);
+	free(fp);
+
+	/* a new file that gets blocks F had */
+	for (i = 0; !started && i < G_TRIES && !reused; i++) {
+		if (gfd >= 0)
+			file_close_unlink(gfd, gpath);
+		gfd = fs_file_create(fs->path, FILE_SIZE, gseed, gpath,
+				     sizeof(gpath));
+		if (gfd < 0 || fsync(gfd))
+			break;
+		file_state_free(&fs_g);
+		if (file_state_get(gfd, &fs_g))
+			break;
+		reused = extents_overlap(&fs_f, &fs_g);
+	}
+	ok(reused, "%s: a new file G reuses blocks F had (FIEMAP, %d tries)",
+	   n, i);
+	if (!started)
+		wc = write_to_h(&r, &hd, seed + 2);
+	diag("%s: WRITE to the revoked MR: status %d", n, wc);
+	ok(wc > 0, "%s: O's RDMA WRITE to the revoked MR completes with an error",
+	   n);
+	if (reused) {
+		struct file_state now = { 0 };
+
+		gsame = !file_state_get(gfd, &now) &&
+			file_state_same(&fs_g, &now) &&
+			!pattern_check(now.data, FILE_SIZE, gseed, 0);
+		file_state_free(&now);
+	}
+	ok(gsame, "%s: G's contents and extents are unchanged", n);
+	ok(!started && !hd.h->dereg && holder_end(&hd) == 0,
+	   "%s: H: ibv_dereg_mr of the revoked MR returns 0, H exits 0", n);
+	if (started)
+		holder_end(&hd);
+	rig_close(&r);
+	file_state_free(&fs_f);
+	file_state_free(&fs_g);
+	if (gfd >= 0)
+		file_close_unlink(gfd, gpath);
+	if (fd >= 0)
+		file_close_unlink(fd, path);
+}
+
+static void test_uring(const struct dax_fs *fs, uint64_t seed)
+{
+	char path[PATH_MAX];
+	int fd, ring = -1;
+	void *map = NULL;
+
+	fd = fs_file_create(fs->path, FILE_SIZE, seed, path, sizeof(path));
+	if (fd >= 0 && !lease_set(fd, F_LAYOUT))
+		map = file_map(fd, FILE_SIZE);
+	if (map)
+		ring = uring_new();
+	ok(uring_register_is(ring, map, FILE_SIZE, EPERM),
+	   "%s: io_uring fixed buffer of a file under a breakable lease: EPERM (not revocable)",
+	   fs->name);
+	if (ring >= 0)
+		close(ring);
+	if (map)
+		munmap(map, FILE_SIZE);
+	if (fd >= 0) {
+		lease_set(fd, F_UNLCK);
+		file_close_unlink(fd, path);
+	}
+}
+
+static bool revoke_cmd(const char *tool, const char *path, const char *out)
+{
+	struct cmd c = CMD_INIT;
+	bool good;
+
+	cmd_run(&c, CMD_SAME_USER, (char *[]){ (char *)tool, "revoke",
+					       (char *)path, NULL });
+	good = cmd_is(&c, 0, out, "");
+	cmd_free(&c);
+	return good;
+}
+
+static bool who_none(const char *tool, const char *path)
+{
+	struct cmd c = CMD_INIT;
+	bool good;
+	char *want = strf("%s: no daxlease leases or pins\n", path);
+
+	cmd_run(&c, CMD_SAME_USER, (char *[]){ (char *)tool, "who",
+					       (char *)path, NULL });
+	good = cmd_is(&c, 0, want, "");
+	cmd_free(&c);
+	free(want);
+	return good;
+}
+
+static void test_admin(const struct dax_fs *fs, uint64_t seed,
+		       const char *tool, enum hold_mode mode)
+{
+	const char *n = fs->name, *what = mode == HOLD_ORPHAN ?
+		"orphaned 48 lease" : "48 lease";
+	struct holder hd = { .pid = -1, .sock = -1 };
+	char path[PATH_MAX], *out, *g = NULL, *esc;
+	int fd, started = -1;
+	struct rig r = { 0 };
+
+	fd = fs_file_create(fs->path, FILE_SIZE, seed, path, sizeof(path));
+	if (fd >= 0 && !rig_open(&r))
+		started = holder_start(&hd, &r.v, r.qp, path,
+				       F_LAYOUT | F_EXCLUSIVE, mode);
+	esc = path_esc(path);
+	if (!started && mode == HOLD_ORPHAN && esc)
+		g = gview_get(esc);
+	ok(!started && truncate_other_is(path, 0, ETXTBSY) &&
+	   (mode != HOLD_ORPHAN || (g && strstr(g, " orphaned "))),
+	   "%s: %s with an MR: truncate ETXTBSY", n, what);
+	free(g);
+	out = strf("%s: leases and pins revoked\n", path);
+	ok(!started && revoke_cmd(tool, path, out),
+	   "%s: daxlease revoke F (%s): exit 0", n, what);
+	free(out);
+	ok(!started && holder_done(&hd) &&
+	   hd.h->event == IBV_EVENT_DEVICE_FATAL &&
+	   (mode == HOLD_ORPHAN || hd.h->sigio),
+	   "%s: H got %sIBV_EVENT_DEVICE_FATAL", n,
+	   mode == HOLD_ORPHAN ? "" : "SIGIO and ");
+	ok(who_none(tool, path) && truncate_other_is(path, 0, 0),
+	   "%s: daxlease who F shows nothing, truncate returns 0", n);
+	ok(!started && holder_end(&hd) == 0, "%s: H exits 0", n);
+	if (started)
+		holder_end(&hd);
+	rig_close(&r);
+	free(esc);
+	if (fd >= 0)
+		file_close_unlink(fd, path);
+}
+
+int main(void)
+{
+	const struct dax_fs *fs;
+	char lbt[32], *tool;
+	bool was_loaded, lbt_saved;
+	uint64_t seed;
+
+	plan(2 + DAX_FS_COUNT * FS_POINTS + 4);
+	seed = pattern_seed();
+	was_loaded = module_begin();
+	tool = repo_path("tools/daxlease");
+	lbt_saved = !read_str(LBT_PATH, lbt, sizeof(lbt));
+	ok(lbt_saved && !write_str(LBT_PATH, "2\n"), T_LBT);
+
+	for_each_dax_fs(fs) {
+		test_cooperate(fs, seed);
+		test_ignore(fs, seed);
+		test_uring(fs, seed);
+		test_admin(fs, seed, tool, HOLD_IGNORE);
+		test_admin(fs, seed, tool, HOLD_ORPHAN);
+	}
+
+	{
+		struct cmd c = CMD_INIT;
+
+		cmd_run(&c, 65534, (char *[]){ tool, "revoke", "/", NULL });
+		ok(c.status == 7,
+		   "daxlease revoke as nobody: exit 7 (permission)");
+		cmd_free(&c);
+	}
+	ok(!module_unload(DAXLEASE_MODULE_NAME),
+	   "the module unloads afterwards: no lease, pin or owner left");
+	ok(lbt_saved && !write_str(LBT_PATH, lbt), T_LBT_BACK);
+	module_end(was_loaded);
+	free(tool);
+	return done_testing();
+}
