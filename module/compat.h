@@ -16,6 +16,7 @@
 #include <linux/file.h>
 #include <linux/filelock.h>
 #include <linux/fs.h>
+#include <linux/memremap.h>
 #include <linux/mm.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
@@ -24,11 +25,27 @@
 
 /*
  * Mapping bits of a folio that is not a plain file's: 7.x renamed them
- * (FOLIO_MAPPING_FLAGS); the hooks report a page no single file owns with
- * such a bit set on both lines.
+ * (FOLIO_MAPPING_FLAGS).  A pinned fsdax page that no single file owns
+ * (shared by reflink, or detached) is PAGE_MAPPING_DAX_SHARED, a value
+ * with such a bit set, on both lines (7.x has no name for it).
  */
 #if !defined(PAGE_MAPPING_FLAGS) && defined(FOLIO_MAPPING_FLAGS)
 #define PAGE_MAPPING_FLAGS FOLIO_MAPPING_FLAGS
+#endif
+#ifndef PAGE_MAPPING_DAX_SHARED
+#define PAGE_MAPPING_DAX_SHARED ((struct address_space *)FOLIO_MAPPING_ANON)
+#endif
+
+#ifndef DAXLEASE_HAVE_FOLIO_IS_FSDAX
+/*
+ * Before fsdax folios (6.15: refcounted like other folios, maybe large),
+ * every fsdax page was a folio of its own, its pgmap in the page.
+ */
+static inline bool folio_is_fsdax(const struct folio *folio)
+{
+	return folio_is_zone_device(folio) &&
+	       folio->page.pgmap->type == MEMORY_DEVICE_FS_DAX;
+}
 #endif
 
 /*

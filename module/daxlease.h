@@ -40,6 +40,7 @@
 #include <linux/list.h>
 #include <linux/path.h>
 #include <linux/rcupdate.h>
+#include <linux/sched.h>
 #include <linux/spinlock.h>
 
 #include "compat.h"
@@ -121,6 +122,16 @@ struct dl_charge {
 int daxlease_register(const struct daxlease_ops *ops);
 void daxlease_unregister(const struct daxlease_ops *ops);
 #endif
+
+/* Does current pin in an owner scope (an RDMA command's uverbs file)? */
+static inline bool dl_in_owner_scope(void)
+{
+#ifdef CONFIG_DAXLEASE_HOOKS
+	return current->daxlease_owner;
+#else
+	return false;	/* the module never registers without the hooks */
+#endif
+}
 
 extern spinlock_t dl_lock;
 extern DECLARE_HASHTABLE(dl_files, DL_HASH_BITS);

@@ -108,7 +108,7 @@ int dl_gup_longterm(struct vm_area_struct *vma, unsigned int gup_flags,
 	dl = dl_live_lease(inode, task_tgid(current));
 	leased = dl;
 	/* 48 needs SB_I_DAXLEASE already; revocation needs the layout hooks */
-	revocable = dl && (dl->unbreakable || (current->daxlease_owner &&
+	revocable = dl && (dl->unbreakable || (dl_in_owner_scope() &&
 			   (inode->i_sb->s_iflags & SB_I_DAXLEASE)));
 	spin_unlock(&dl_lock);
 
@@ -290,14 +290,16 @@ static int dl_pinned_run(struct daxlease_pins *pins, struct file *owner_file,
 /*
  * The file of @page if it is fsdax, PAGE_MAPPING_DAX_SHARED if it has none
  * (shared by reflink, or detached), NULL if it is not fsdax.  Stable while
- * pinned: layout changes of leased files are refused.
+ * pinned: layout changes of leased files are refused.  The folio's: fsdax
+ * folios may be large (7.x).
  */
 static struct address_space *dl_page_mapping(struct page *page)
 {
-	if (!is_zone_device_page(page) ||
-	    page->pgmap->type != MEMORY_DEVICE_FS_DAX)
+	struct folio *folio = page_folio(page);
+
+	if (!folio_is_fsdax(folio))
 		return NULL;
-	return READ_ONCE(page->mapping) ?: PAGE_MAPPING_DAX_SHARED;
+	return READ_ONCE(folio->mapping) ?: PAGE_MAPPING_DAX_SHARED;
 }
 
 /*

@@ -223,11 +223,12 @@ static void dl_global_show_one(struct seq_file *m, struct dl_lease *dl,
 	else
 		seq_puts(m, "- ");
 	inode = dl->inode;
-	seq_printf(m, "%s %s %lu %02x:%02x:%lu ",
+	/* i_ino: unsigned long on 6.12, u64 on 7.x */
+	seq_printf(m, "%s %s %lu %02x:%02x:%llu ",
 		   dl->unbreakable ? "unbreakable" : "breakable",
 		   dl->state == DL_ORPHANED ? "orphaned" : "live",
 		   dl->npages, MAJOR(inode->i_sb->s_dev),
-		   MINOR(inode->i_sb->s_dev), inode->i_ino);
+		   MINOR(inode->i_sb->s_dev), (unsigned long long)inode->i_ino);
 	dl_seq_lease_path(m, dl);
 	seq_putc(m, '\n');
 	dl_show_lease_owners(m, dl);
