@@ -145,20 +145,26 @@ bool dl_inode_pinned(struct inode *inode)
 }
 
 /*
- * The live lease of thread group @tgid on @inode that may take new pins
- * (dl_lock): not one an administrator is recalling.
+ * The live lease of thread group @tgid on @inode that new pins are charged
+ * to (dl_lock): its oldest unbreakable one, else its oldest breakable one;
+ * never one an administrator is recalling.
  */
 struct dl_lease *dl_live_lease(struct inode *inode, struct pid *tgid)
 {
 	struct dl_inode *dli = dl_inode_find(inode);
-	struct dl_lease *dl;
+	struct dl_lease *dl, *breakable = NULL;
 
 	if (!dli)
 		return NULL;
-	list_for_each_entry(dl, &dli->leases, inode_link)
-		if (dl->state == DL_LIVE && dl->tgid == tgid && !dl->revoking)
+	list_for_each_entry(dl, &dli->leases, inode_link) {
+		if (dl->state != DL_LIVE || dl->tgid != tgid || dl->revoking)
+			continue;
+		if (dl->unbreakable)
 			return dl;
-	return NULL;
+		if (!breakable)
+			breakable = dl;
+	}
+	return breakable;
 }
 
 /*

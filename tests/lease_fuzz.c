@@ -721,6 +721,12 @@ static bool op_reg(struct fuzz_case *c)
 		return false;
 	if (fsdax(c->kind)) {
 		target = charge_target(c);
+		/*
+		 * Pins under the caller's breakable lease only are revocable
+		 * (tests/recall); the model charges unbreakable leases.
+		 */
+		if (target < 0 && any_held(c, H_L16))
+			return false;
 		/* no layout lease on the file at all: stock's EOPNOTSUPP */
 		want = target >= 0 ? 0 :
 		       any_unbreakable(c) || any_held(c, H_L16) ? EPERM :
