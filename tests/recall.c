@@ -462,10 +462,15 @@ static void test_ignore(const struct dax_fs *fs, uint64_t seed)
 	   "%s: /proc/daxlease and H's /proc/<pid>/file_pins are empty", n);
 	free(fp);
 
-	/* a new file that gets blocks F had */
+	/*
+	 * A new file that gets blocks F had.  Blocks freed in a running
+	 * transaction are reused only once it commits (ext4, XFS busy
+	 * extents): syncfs() before each try.
+	 */
 	for (i = 0; !started && i < G_TRIES && !reused; i++) {
 		if (gfd >= 0)
 			file_close_unlink(gfd, gpath);
+		syncfs(fd);
 		gfd = fs_file_create(fs->path, FILE_SIZE, gseed, gpath,
 				     sizeof(gpath));
 		if (gfd < 0 || fsync(gfd))
