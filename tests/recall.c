@@ -417,9 +417,9 @@ static void test_ignore(const struct dax_fs *fs, uint64_t seed)
 	const char *n = fs->name;
 	struct holder hd = { .pid = -1, .sock = -1 };
 	struct file_state fs_f = { 0 }, fs_g = { 0 };
-	char path[PATH_MAX], gpath[PATH_MAX], *fp;
+	char path[PATH_MAX], gpath[G_TRIES][PATH_MAX], *fp;
 	bool wrote = false, reused = false, gsame = false;
-	int fd, gfd = -1, tr = -1, started = -1, wc = -1, i;
+	int fd, gfd[G_TRIES], tr = -1, started = -1, wc = -1, i, ng = 0;
 	uint64_t gseed = seed ^ 0x5a5a;
 	struct rig r = { 0 };
 	long long ms = 0;
@@ -465,23 +465,24 @@ static void test_ignore(const struct dax_fs *fs, uint64_t seed)
 	/*
 	 * A new file that gets blocks F had.  Blocks freed in a running
 	 * transaction are reused only once it commits (ext4, XFS busy
-	 * extents): syncfs() before each try.
+	 * extents): syncfs() first.  Every try's file stays until the end, so
+	 * that a try cannot get the blocks of the one before.
 	 */
-	for (i = 0; !started && i < G_TRIES && !reused; i++) {
-		if (gfd >= 0)
-			file_close_unlink(gfd, gpath);
+	if (!started)
 		syncfs(fd);
-		gfd = fs_file_create(fs->path, FILE_SIZE, gseed, gpath,
-				     sizeof(gpath));
-		if (gfd < 0 || fsync(gfd))
-			break;
+	for (ng = 0; !started && ng < G_TRIES && !reused; ng++) {
+		gfd[ng] = fs_file_create(fs->path, FILE_SIZE, gseed, gpath[ng],
+					 sizeof(gpath[ng]));
 		file_state_free(&fs_g);
-		if (file_state_get(gfd, &fs_g))
+		if (gfd[ng] < 0 || fsync(gfd[ng]) ||
+		    file_state_get(gfd[ng], &fs_g)) {
+			ng += gfd[ng] >= 0;
 			break;
+		}
 		reused = extents_overlap(&fs_f, &fs_g);
 	}
 	ok(reused, "%s: a new file G reuses blocks F had (FIEMAP, %d tries)",
-	   n, i);
+	   n, ng);
 	if (!started)
 		wc = write_to_h(&r, &hd, seed + 2);
 	diag("%s: WRITE to the revoked MR: status %d", n, wc);
@@ -495,7 +496,7 @@ static void test_ignore(const struct dax_fs *fs, uint64_t seed)
 	if (reused) {
 		struct file_state now = { 0 };
 
-		gsame = !file_state_get(gfd, &now) &&
+		gsame = !file_state_get(gfd[ng - 1], &now) &&
 			file_state_same(&fs_g, &now) &&
 			!pattern_check(now.data, FILE_SIZE, gseed, 0);
 		file_state_free(&now);
@@ -508,8 +509,8 @@ static void test_ignore(const struct dax_fs *fs, uint64_t seed)
 	rig_close(&r);
 	file_state_free(&fs_f);
 	file_state_free(&fs_g);
-	if (gfd >= 0)
-		file_close_unlink(gfd, gpath);
+	for (i = 0; i < ng; i++)
+		file_close_unlink(gfd[i], gpath[i]);
 	if (fd >= 0)
 		file_close_unlink(fd, path);
 }
