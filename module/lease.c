@@ -99,7 +99,7 @@ static bool dl_is_ours(const struct file_lease *fl)
  * never by name: a DAX file system without the hooks could not refuse a
  * truncate of pinned blocks.
  */
-static bool dl_fsdax_file(struct inode *inode)
+bool dl_fsdax_file(struct inode *inode)
 {
 	return S_ISREG(inode->i_mode) && IS_DAX(inode) &&
 	       (inode->i_sb->s_iflags & SB_I_DAXLEASE);

@@ -107,9 +107,9 @@ int dl_gup_longterm(struct vm_area_struct *vma, unsigned int gup_flags,
 	spin_lock(&dl_lock);
 	dl = dl_live_lease(inode, task_tgid(current));
 	leased = dl;
-	/* 48 needs SB_I_DAXLEASE already; revocation needs the layout hooks */
-	revocable = dl && (dl->unbreakable || (dl_in_owner_scope() &&
-			   (inode->i_sb->s_iflags & SB_I_DAXLEASE)));
+	/* 48 needs an eligible file already; revocation needs it too */
+	revocable = dl && (dl->unbreakable ||
+			   (dl_in_owner_scope() && dl_fsdax_file(inode)));
 	spin_unlock(&dl_lock);
 
 	/* no layout lease on the file at all: stock's answer (ODP fallbacks) */

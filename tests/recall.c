@@ -323,6 +323,23 @@ static void rig_close(struct rig *r)
 	verbs_close(&r->v);
 }
 
+/*
+ * The scene of a test: file F on @fs holding the pattern of @seed (its fd,
+ * or -1; its name in @path, PATH_MAX bytes), O's rig @r, and H holding F
+ * under @lease and doing @mode.  *@started is 0 once all of it is up.
+ */
+static int scene_start(const struct dax_fs *fs, uint64_t seed, int lease,
+		       enum hold_mode mode, char *path, struct rig *r,
+		       struct holder *hd, int *started)
+{
+	int fd = fs_file_create(fs->path, FILE_SIZE, seed, path, PATH_MAX);
+
+	*started = -1;
+	if (fd >= 0 && !rig_open(r))
+		*started = holder_start(hd, &r->v, r->qp, path, lease, mode);
+	return fd;
+}
+
 /* Truncate from a process that holds nothing; result and time. */
 static int truncate_timed(const char *path, off_t size, long long *ms)
 {
@@ -374,10 +391,8 @@ static void test_cooperate(const struct dax_fs *fs, uint64_t seed)
 	int fd, tr = -1, started = -1, status;
 
 	write_str(LBT_PATH, "5\n");
-	fd = fs_file_create(fs->path, FILE_SIZE, seed, path, sizeof(path));
-	if (fd >= 0 && !rig_open(&r))
-		started = holder_start(&hd, &r.v, r.qp, path, F_LAYOUT,
-				       HOLD_COOPERATE);
+	fd = scene_start(fs, seed, F_LAYOUT, HOLD_COOPERATE, path, &r, &hd,
+			 &started);
 	ok(!started && hd.h->own_truncate == EDEADLK,
 	   "%s: cooperative H: lease 16, ibv_reg_mr of the mapped file and a connected QP; H's own truncate EDEADLK",
 	   n);
@@ -426,10 +441,8 @@ static void test_ignore(const struct dax_fs *fs, uint64_t seed)
 	uint8_t *buf;
 
 	write_str(LBT_PATH, "2\n");
-	fd = fs_file_create(fs->path, FILE_SIZE, seed, path, sizeof(path));
-	if (fd >= 0 && !rig_open(&r))
-		started = holder_start(&hd, &r.v, r.qp, path, F_LAYOUT,
-				       HOLD_IGNORE);
+	fd = scene_start(fs, seed, F_LAYOUT, HOLD_IGNORE, path, &r, &hd,
+			 &started);
 	ok(!started && hd.h->own_truncate == EDEADLK,
 	   "%s: ignoring H: lease 16, MR and a connected QP; H's own truncate EDEADLK",
 	   n);
@@ -575,10 +588,8 @@ static void test_admin(const struct dax_fs *fs, uint64_t seed,
 	int fd, started = -1;
 	struct rig r = { 0 };
 
-	fd = fs_file_create(fs->path, FILE_SIZE, seed, path, sizeof(path));
-	if (fd >= 0 && !rig_open(&r))
-		started = holder_start(&hd, &r.v, r.qp, path,
-				       F_LAYOUT | F_EXCLUSIVE, mode);
+	fd = scene_start(fs, seed, F_LAYOUT | F_EXCLUSIVE, mode, path, &r, &hd,
+			 &started);
 	esc = path_esc(path);
 	if (!started && mode == HOLD_ORPHAN && esc)
 		g = gview_get(esc);
