@@ -151,6 +151,7 @@ bool dl_inode_pinned(struct inode *inode);
 void dl_lease_unlink(struct dl_lease *dl);
 void dl_lease_free(struct dl_lease *dl);
 struct dl_inode *dl_inode_find(struct inode *inode);
+bool dl_inode_has_leases(struct inode *inode);
 bool dl_fsdax_file(struct inode *inode);
 
 /* pins.c */

@@ -125,12 +125,30 @@ struct dl_inode *dl_inode_find(struct inode *inode)
 	return NULL;
 }
 
+/*
+ * Has @inode a lease record?  Without dl_lock, so that the paths every
+ * truncate and fsync take cost no global lock for files without leases;
+ * callers that act on the answer look again under dl_lock.
+ */
+bool dl_inode_has_leases(struct inode *inode)
+{
+	bool leased;
+
+	rcu_read_lock();
+	leased = dl_inode_find(inode);
+	rcu_read_unlock();
+	return leased;
+}
+
 /* Are pages of @inode pinned under any of its leases? */
 bool dl_inode_pinned(struct inode *inode)
 {
 	struct dl_inode *dli;
 	struct dl_lease *dl;
 	bool pinned = false;
+
+	if (!dl_inode_has_leases(inode))
+		return false;
 
 	spin_lock(&dl_lock);
 	dli = dl_inode_find(inode);
@@ -189,12 +207,7 @@ bool dl_layout_leased(struct inode *inode)
 		}
 		spin_unlock(&ctx->flc_lock);
 	}
-	if (!leased) {
-		spin_lock(&dl_lock);
-		leased = dl_inode_find(inode);
-		spin_unlock(&dl_lock);
-	}
-	return leased;
+	return leased || dl_inode_has_leases(inode);
 }
 
 /* Take @dl off every list (dl_lock); dl_lease_free() it afterwards. */
@@ -559,14 +572,11 @@ static int dl_layout_verdict(struct inode *inode, enum daxlease_break how)
 	struct dl_lease *dl;
 	int ret = 0;
 
-	rcu_read_lock();
-	dli = dl_inode_find(inode);
-	rcu_read_unlock();
 	/*
 	 * An empty file has no page to pin (i_rwsem keeps it empty): e.g.
 	 * open(O_TRUNC) of it frees and moves nothing.
 	 */
-	if (!dli || !i_size_read(inode))
+	if (!dl_inode_has_leases(inode) || !i_size_read(inode))
 		return 0;
 
 	spin_lock(&dl_lock);

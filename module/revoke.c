@@ -113,6 +113,9 @@ void dl_revoke_orphans(struct inode *inode)
 	struct dl_lease *dl;
 	bool queue = false;
 
+	if (!dl_inode_has_leases(inode))
+		return;
+
 	spin_lock(&dl_lock);
 	dli = dl_inode_find(inode);
 	if (dli) {
@@ -162,16 +165,6 @@ static struct file *dl_recall_next_live(struct inode *inode,
 	return file;
 }
 
-static bool dl_inode_unleased(struct inode *inode)
-{
-	bool none;
-
-	spin_lock(&dl_lock);
-	none = !dl_inode_find(inode);
-	spin_unlock(&dl_lock);
-	return none;
-}
-
 /*
  * An administrator recalls every lease and pin of @inode, unbreakable ones
  * included: holders get SIGIO as for a lease break, their leases go, their
@@ -207,7 +200,7 @@ int dl_recall(struct inode *inode)
 	dl_revoke_run();
 
 	left = wait_event_interruptible_timeout(dl_revoked_wq,
-						dl_inode_unleased(inode),
+						!dl_inode_has_leases(inode),
 						5 * HZ);
 	if (left < 0)
 		return -EINTR;
