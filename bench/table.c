@@ -413,6 +413,41 @@ static void print_file(const char *label, const char *name)
 	printf("%s%s", label, line);
 }
 
+/*
+ * 3. A recall (daxlease revoke FILE: the write to /proc/daxlease, to its
+ * return) against the holder's own ibv_dereg_mr() of the same MR, and its
+ * whole teardown; the issue's goal: revoke within 2x of deregistration.
+ */
+static void print_revoke(const char *kunit)
+{
+	static struct csv c;
+	int i;
+
+	csv_read("revoke.csv", &c);
+	if (!c.rows)
+		return;
+	printf("\n3. Recall (%s, median; dereg and revoke alternating, a fresh holder each)\n", kunit);
+	printf("   One MR of a file under a breakable lease (16). dereg: the holder's\n");
+	printf("   ibv_dereg_mr(); teardown: that and ibv_dealloc_pd, ibv_close_device,\n");
+	printf("   F_UNLCK; revoke: an administrator's write of \"revoke FD\" to\n");
+	printf("   /proc/daxlease until it returns (lease gone, pages unpinned).\n");
+	printf("   | size | fs | dereg | teardown | revoke | revoke/dereg | revoke/teardown | goal 2x | reps | dereg min-max | revoke min-max |\n");
+	printf("   |---|---|---|---|---|---|---|---|---|---|---|\n");
+	for (i = 0; i < c.rows; i++) {
+		double d = num(c.field[i][2]), t = num(c.field[i][3]);
+		double r = num(c.field[i][4]);
+
+		if (!c.field[i][9])
+			continue;
+		printf("   | %s | %s | %.1f | %.1f | %.1f | %.2f | %.2f | %s | %s | %.1f-%.1f | %.1f-%.1f |\n",
+		       bytes_name(num(c.field[i][0])), c.field[i][1],
+		       d / 1000, t / 1000, r / 1000, r / d, r / t,
+		       r <= 2 * d ? "ok" : "OVER", c.field[i][5],
+		       num(c.field[i][6]) / 1000, num(c.field[i][7]) / 1000,
+		       num(c.field[i][8]) / 1000, num(c.field[i][9]) / 1000);
+	}
+}
+
 /* The sections measured in @d, in @unit. */
 static void print_mode(const char *d, const char *title, const char *unit,
 		       const char *kunit)
@@ -422,14 +457,28 @@ static void print_mode(const char *d, const char *title, const char *unit,
 	print_clock();
 	print_hookcost(unit);
 	print_regmr(kunit);
+	print_revoke(kunit);
 }
 
 int main(int argc, char **argv)
 {
 	char icount[4096], wall[4096];
 
+	/* BENCH_MODE=revoke: one directory, only the recall */
+	if (argc == 3 && !strcmp(argv[1], "--revoke")) {
+		dir = argv[2];
+		printf("\n=== %s ===\n", strstr(dir, "icount") ?
+		       "Instruction counts (QEMU -icount, 1 vCPU)" :
+		       "Wall clock (QEMU TCG, 2 vCPUs, shared host)");
+		print_file("kernel ", "hooks/kernel");
+		print_file(", clocksource ", "hooks/clocksource");
+		printf("\n");
+		print_revoke(strstr(dir, "icount") ?
+			     "thousands of instructions" : "us");
+		return 0;
+	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: table DIR\n");
+		fprintf(stderr, "usage: table DIR | table --revoke DIR\n");
 		return 2;
 	}
 	dir = argv[1];

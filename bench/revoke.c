@@ -1,0 +1,297 @@
+/*
+ * Cost of a recall: an administrator's revoke (`daxlease revoke FILE`: the
+ * write of "revoke FD" to /proc/daxlease, timed from the write to its
+ * return) of one MR of a leased fsdax file, against the normal
+ * deregistration of the same MR by its holder, for 4 KiB, 1 MiB, 64 MiB
+ * and 1 GiB on XFS (ext4 up to 64 MiB). Needs the daxlease module loaded.
+ *
+ * Each repetition forks a holder H: it opens the rxe device (context, PD,
+ * CQ), takes a breakable layout lease (16) on the file, maps and writes the
+ * first SIZE bytes and registers them. Then, alternating:
+ *
+ * - dereg: H times ibv_dereg_mr(), and then the rest of a cooperative
+ *   teardown (ibv_dealloc_pd, ibv_close_device, F_UNLCK): "teardown" is
+ *   the whole of it, MR included;
+ * - revoke: we time the write of "revoke FD" (FD: an O_PATH fd of the
+ *   file) to /proc/daxlease; it returns once H's lease is gone and its
+ *   pages are unpinned (module/revoke.c: SIGIO to H, whole-context
+ *   revocation of H's uverbs file, wait for the pins to go). H checks that
+ *   it got IBV_EVENT_DEVICE_FATAL and that ibv_dereg_mr() of the revoked
+ *   MR returns 0.
+ *
+ * Appends to revoke.csv:
+ *
+ *   size,kind,dereg_ns,teardown_ns,revoke_ns,reps,dereg_min_ns,dereg_max_ns,revoke_min_ns,revoke_max_ns
+ *
+ *   revoke MAXSIZE	(e.g. 1G)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "env.h"
+#include "fsdax.h"
+#include "lease.h"
+#include "tap.h"
+#include "verbs.h"
+
+#define HUGE		(2 * MiB)
+#define EXT4_MAX	(64 * MiB)
+#define MAX_REPS	11
+#define EVENT_MS	60000
+
+enum kind { XFS, EXT4, NR_KINDS };
+
+static const char *const kind_name[NR_KINDS] = { "xfs", "ext4" };
+
+/* What H reports when it is done. */
+struct report {
+	int ok;			/* 1 if every step worked */
+	uint64_t dereg_ns;	/* dereg: ibv_dereg_mr */
+	uint64_t teardown_ns;	/* dereg: MR, PD, context, F_UNLCK */
+	int event;		/* revoke: the async event, -1: none */
+};
+
+static void on_sigio(int sig)
+{
+	(void)sig;
+}
+
+static int reps_for(size_t size)
+{
+	if (size <= MiB)
+		return MAX_REPS;
+	if (size <= 64 * MiB)
+		return 5;
+	return 3;
+}
+
+/* A @len file in @dir allocated 2 MiB at a time and written once. */
+static int file_make(const char *dir, size_t len, char *path)
+{
+	size_t off;
+	char *map;
+	int fd;
+
+	snprintf(path, 4096, "%s/revoke.XXXXXX", dir ? dir : ".");
+	fd = mkstemp(path);
+	if (fd < 0) {
+		diag("mkstemp %s: %s", path, errno_name(errno));
+		return -1;
+	}
+	for (off = 0; off < len; off += HUGE) {
+		if (fallocate(fd, 0, off, len - off < HUGE ? len - off : HUGE)) {
+			diag("fallocate %s: %s", path, errno_name(errno));
+			return -1;
+		}
+	}
+	/* unwritten extents become written here, not in a timed run */
+	map = file_map(fd, len);
+	if (!map)
+		return -1;
+	for (off = 0; off < len; off += 4 * KiB)
+		map[off] = 0x5a;
+	munmap(map, len);
+	return fd;
+}
+
+/* The first async event of @ctx within @ms, or -1. */
+static int async_event(struct ibv_context *ctx, unsigned int ms)
+{
+	struct pollfd p = { .fd = ctx->async_fd, .events = POLLIN };
+	struct ibv_async_event ev;
+	int type, r;
+
+	do	/* the lease break's SIGIO interrupts the poll */
+		r = poll(&p, 1, ms);
+	while (r < 0 && errno == EINTR);
+	if (r != 1 || ibv_get_async_event(ctx, &ev))
+		return -1;
+	type = ev.event_type;
+	ibv_ack_async_event(&ev);
+	return type;
+}
+
+/* H: set up, say 'r' on @st, then do what @cmd says; report on @st. */
+static void holder(const char *path, size_t size, int st, int cmd)
+{
+	struct sigaction sa = { .sa_handler = on_sigio };
+	struct report rep = { .event = -1 };
+	struct verbs v = { 0 };
+	struct ibv_mr *mr;
+	uint64_t t0;
+	size_t off;
+	char *map, c;
+	int fd;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGIO, &sa, NULL);
+	fd = open(path, O_RDWR);
+	if (fd < 0 || lease_set(fd, F_LAYOUT) || verbs_open(&v, env_rxe())) {
+		diag("holder: open, lease or rxe: %s", errno_name(errno));
+		_exit(1);
+	}
+	map = file_map(fd, size);
+	if (!map)
+		_exit(1);
+	for (off = 0; off < size; off += 4 * KiB)
+		map[off] = 0x5a;
+	mr = mr_reg(v.pd, map, size);
+	if (!mr || write(st, "r", 1) != 1 || read(cmd, &c, 1) != 1)
+		_exit(1);
+	if (c == 'd') {
+		t0 = now_ns();
+		rep.ok = !ibv_dereg_mr(mr);
+		rep.dereg_ns = now_ns() - t0;
+		rep.ok &= !verbs_close(&v) && !lease_set(fd, F_UNLCK);
+		rep.teardown_ns = now_ns() - t0;
+	} else {
+		rep.event = async_event(v.ctx, EVENT_MS);
+		rep.ok = rep.event == IBV_EVENT_DEVICE_FATAL &&
+			 !ibv_dereg_mr(mr);
+		verbs_close(&v);
+	}
+	if (write(st, &rep, sizeof(rep)) != sizeof(rep))
+		_exit(1);
+	_exit(rep.ok ? 0 : 1);
+}
+
+/*
+ * One repetition on @path: @revoke or not. Fills @dereg_ns and
+ * @teardown_ns, or @revoke_ns. 0, or -1 with a diag.
+ */
+static int one(const char *path, size_t size, bool revoke, int proc_fd,
+	       double *dereg_ns, double *teardown_ns, double *revoke_ns)
+{
+	struct report rep = { 0 };
+	int st[2], cmd[2], status, pfd = -1, len, err = -1;
+	uint64_t t0, t1 = 0;
+	char c, line[32];
+	pid_t pid;
+
+	if (pipe(st) || pipe(cmd))
+		return -1;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		close(st[0]);
+		close(cmd[1]);
+		holder(path, size, st[1], cmd[0]);
+	}
+	close(st[1]);
+	close(cmd[0]);
+	if (read(st[0], &c, 1) != 1 || c != 'r') {
+		diag("holder did not get ready (%s %zu)", path, size);
+		goto out;
+	}
+	if (revoke) {
+		pfd = open(path, O_PATH);
+		len = snprintf(line, sizeof(line), "revoke %d\n", pfd);
+		if (write(cmd[1], "x", 1) != 1)
+			goto out;
+		t0 = now_ns();
+		if (write(proc_fd, line, len) != len) {
+			diag("revoke %s: %s", path, errno_name(errno));
+			goto out;
+		}
+		t1 = now_ns();
+		*revoke_ns = t1 - t0;
+	} else if (write(cmd[1], "d", 1) != 1) {
+		goto out;
+	}
+	if (read(st[0], &rep, sizeof(rep)) != sizeof(rep) || !rep.ok) {
+		diag("holder: %s failed (event %d)", revoke ? "revoke" : "dereg",
+		     rep.event);
+		goto out;
+	}
+	if (!revoke) {
+		*dereg_ns = rep.dereg_ns;
+		*teardown_ns = rep.teardown_ns;
+	}
+	err = 0;
+out:
+	if (pfd >= 0)
+		close(pfd);
+	close(st[0]);
+	close(cmd[1]);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status))
+		err = -1;
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	static const size_t sizes[] = { 4 * KiB, MiB, 64 * MiB, GiB };
+	static const char *const dirs[NR_KINDS] = {
+		"DAXLEASE_XFS", "DAXLEASE_EXT4"
+	};
+	double dereg[MAX_REPS], teardown[MAX_REPS], revoke[MAX_REPS];
+	char path[NR_KINDS][4096];
+	size_t max, fmax[NR_KINDS], si;
+	int fd[NR_KINDS], k, r, reps, proc_fd;
+	FILE *csv;
+
+	max = argc == 2 ? size_parse(argv[1]) : 0;
+	if (!max) {
+		diag("usage: revoke MAXSIZE (4K..1G)");
+		return 2;
+	}
+	csv = csv_open("revoke.csv",
+		       "size,kind,dereg_ns,teardown_ns,revoke_ns,reps,dereg_min_ns,dereg_max_ns,revoke_min_ns,revoke_max_ns");
+	proc_fd = open("/proc/daxlease", O_WRONLY);
+	if (!csv || proc_fd < 0) {
+		diag("open /proc/daxlease for writing: %s", errno_name(errno));
+		return 1;
+	}
+	for (k = 0; k < NR_KINDS; k++) {
+		fmax[k] = k == EXT4 && max > EXT4_MAX ? EXT4_MAX : max;
+		fd[k] = file_make(env_get(dirs[k]), fmax[k], path[k]);
+		if (fd[k] < 0)
+			return 1;
+	}
+	for (si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++) {
+		size_t size = sizes[si];
+
+		reps = reps_for(size);
+		for (k = 0; k < NR_KINDS; k++) {
+			if (size > fmax[k])
+				continue;
+			/* dereg and revoke alternate, which goes first too */
+			for (r = 0; r < reps; r++) {
+				if (one(path[k], size, r & 1, proc_fd,
+					&dereg[r], &teardown[r], &revoke[r]) ||
+				    one(path[k], size, !(r & 1), proc_fd,
+					&dereg[r], &teardown[r], &revoke[r]))
+					return 1;
+			}
+			fprintf(csv, "%zu,%s,%.0f,%.0f,%.0f,%d,%.0f,%.0f,%.0f,%.0f\n",
+				size, kind_name[k], median(dereg, reps),
+				median(teardown, reps), median(revoke, reps),
+				reps, min_of(dereg, reps), max_of(dereg, reps),
+				min_of(revoke, reps), max_of(revoke, reps));
+			fflush(csv);
+		}
+	}
+	fclose(csv);
+	for (k = 0; k < NR_KINDS; k++) {
+		close(fd[k]);
+		unlink(path[k]);
+	}
+	close(proc_fd);
+	return 0;
+}
