@@ -453,7 +453,7 @@ static int serve(void)
 	char lbt[32];
 	int i = 0, sc;
 
-	plan(3 + DAX_FS_COUNT * SC_COUNT * A_POINTS);
+	plan(5 + DAX_FS_COUNT * SC_COUNT * A_POINTS);	/* 2: module_begin, _end */
 	was_loaded = module_begin();
 	lbt_saved = !read_str(LBT_PATH, lbt, sizeof(lbt));
 	ok(lbt_saved && !write_str(LBT_PATH, "2\n"),
