@@ -15,9 +15,12 @@
  * - revoke: we time the write of "revoke FD" (FD: an O_PATH fd of the
  *   file) to /proc/daxlease; it returns once H's lease is gone and its
  *   pages are unpinned (module/revoke.c: SIGIO to H, whole-context
- *   revocation of H's uverbs file, wait for the pins to go). H checks that
- *   it got IBV_EVENT_DEVICE_FATAL and that ibv_dereg_mr() of the revoked
- *   MR returns 0.
+ *   revocation of H's uverbs file, wait for the pins to go). H is stopped
+ *   (SIGSTOP) meanwhile: the revocation needs nothing of it, and on one
+ *   vCPU the SIGIO and the async event would otherwise let H run (and
+ *   exit) inside the timed write, some 420,000 instructions. Continued, H
+ *   checks that it got IBV_EVENT_DEVICE_FATAL and that ibv_dereg_mr() of
+ *   the revoked MR returns 0.
  *
  * Appends to revoke.csv:
  *
@@ -126,7 +129,8 @@ static int async_event(struct ibv_context *ctx, unsigned int ms)
 /* H: set up, say 'r' on @st, then do what @cmd says; report on @st. */
 static void holder(const char *path, size_t size, int st, int cmd)
 {
-	struct sigaction sa = { .sa_handler = on_sigio };
+	/* SA_RESTART: the SIGIO comes while H waits for its command */
+	struct sigaction sa = { .sa_handler = on_sigio, .sa_flags = SA_RESTART };
 	struct report rep = { .event = -1 };
 	struct verbs v = { 0 };
 	struct ibv_mr *mr;
@@ -201,15 +205,21 @@ static int one(const char *path, size_t size, bool revoke, int proc_fd,
 	if (revoke) {
 		pfd = open(path, O_PATH);
 		len = snprintf(line, sizeof(line), "revoke %d\n", pfd);
-		if (write(cmd[1], "x", 1) != 1)
+		if (kill(pid, SIGSTOP) || waitpid(pid, &status, WUNTRACED) != pid ||
+		    !WIFSTOPPED(status)) {
+			diag("SIGSTOP the holder: %s", errno_name(errno));
 			goto out;
+		}
 		t0 = now_ns();
 		if (write(proc_fd, line, len) != len) {
 			diag("revoke %s: %s", path, errno_name(errno));
+			kill(pid, SIGCONT);
 			goto out;
 		}
 		t1 = now_ns();
 		*revoke_ns = t1 - t0;
+		if (kill(pid, SIGCONT) || write(cmd[1], "x", 1) != 1)
+			goto out;
 	} else if (write(cmd[1], "d", 1) != 1) {
 		goto out;
 	}
