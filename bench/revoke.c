@@ -21,10 +21,13 @@
  *   exit) inside the timed write, some 420,000 instructions. Continued, H
  *   checks that it got IBV_EVENT_DEVICE_FATAL and that ibv_dereg_mr() of
  *   the revoked MR returns 0.
+ * - lease: the same revoke of a holder that registered nothing (context,
+ *   PD and CQ open, the file leased and mapped): what recalling the lease
+ *   costs (the write, F_UNLCK, SIGIO) without revoking a context.
  *
  * Appends to revoke.csv:
  *
- *   size,kind,dereg_ns,teardown_ns,revoke_ns,reps,dereg_min_ns,dereg_max_ns,revoke_min_ns,revoke_max_ns
+ *   size,kind,dereg_ns,teardown_ns,revoke_ns,reps,dereg_min_ns,dereg_max_ns,revoke_min_ns,revoke_max_ns,lease_ns
  *
  *   revoke MAXSIZE	(e.g. 1G)
  */
@@ -56,6 +59,9 @@
 
 enum kind { XFS, EXT4, NR_KINDS };
 
+/* What a repetition measures. */
+enum what { DEREG, REVOKE, LEASE };
+
 static const char *const kind_name[NR_KINDS] = { "xfs", "ext4" };
 
 /* What H reports when it is done. */
@@ -66,9 +72,12 @@ struct report {
 	int event;		/* revoke: the async event, -1: none */
 };
 
+static volatile sig_atomic_t sigio_count;
+
 static void on_sigio(int sig)
 {
 	(void)sig;
+	sigio_count++;
 }
 
 static int reps_for(size_t size)
@@ -127,13 +136,14 @@ static int async_event(struct ibv_context *ctx, unsigned int ms)
 }
 
 /* H: set up, say 'r' on @st, then do what @cmd says; report on @st. */
-static void holder(const char *path, size_t size, int st, int cmd)
+static void holder(const char *path, size_t size, enum what what, int st,
+		   int cmd)
 {
 	/* SA_RESTART: the SIGIO comes while H waits for its command */
 	struct sigaction sa = { .sa_handler = on_sigio, .sa_flags = SA_RESTART };
 	struct report rep = { .event = -1 };
 	struct verbs v = { 0 };
-	struct ibv_mr *mr;
+	struct ibv_mr *mr = NULL;
 	uint64_t t0;
 	size_t off;
 	char *map, c;
@@ -152,10 +162,14 @@ static void holder(const char *path, size_t size, int st, int cmd)
 		_exit(1);
 	for (off = 0; off < size; off += 4 * KiB)
 		map[off] = 0x5a;
-	mr = mr_reg(v.pd, map, size);
-	if (!mr || write(st, "r", 1) != 1 || read(cmd, &c, 1) != 1)
+	if (what != LEASE && !(mr = mr_reg(v.pd, map, size)))
 		_exit(1);
-	if (c == 'd') {
+	if (write(st, "r", 1) != 1 || read(cmd, &c, 1) != 1)
+		_exit(1);
+	if (what == LEASE) {
+		rep.ok = sigio_count > 0;
+		verbs_close(&v);
+	} else if (what == DEREG) {
 		t0 = now_ns();
 		rep.ok = !ibv_dereg_mr(mr);
 		rep.dereg_ns = now_ns() - t0;
@@ -176,7 +190,7 @@ static void holder(const char *path, size_t size, int st, int cmd)
  * One repetition on @path: @revoke or not. Fills @dereg_ns and
  * @teardown_ns, or @revoke_ns. 0, or -1 with a diag.
  */
-static int one(const char *path, size_t size, bool revoke, int proc_fd,
+static int one(const char *path, size_t size, enum what what, int proc_fd,
 	       double *dereg_ns, double *teardown_ns, double *revoke_ns)
 {
 	struct report rep = { 0 };
@@ -194,7 +208,7 @@ static int one(const char *path, size_t size, bool revoke, int proc_fd,
 	if (!pid) {
 		close(st[0]);
 		close(cmd[1]);
-		holder(path, size, st[1], cmd[0]);
+		holder(path, size, what, st[1], cmd[0]);
 	}
 	close(st[1]);
 	close(cmd[0]);
@@ -202,7 +216,7 @@ static int one(const char *path, size_t size, bool revoke, int proc_fd,
 		diag("holder did not get ready (%s %zu)", path, size);
 		goto out;
 	}
-	if (revoke) {
+	if (what != DEREG) {
 		pfd = open(path, O_PATH);
 		len = snprintf(line, sizeof(line), "revoke %d\n", pfd);
 		if (kill(pid, SIGSTOP) || waitpid(pid, &status, WUNTRACED) != pid ||
@@ -224,11 +238,11 @@ static int one(const char *path, size_t size, bool revoke, int proc_fd,
 		goto out;
 	}
 	if (read(st[0], &rep, sizeof(rep)) != sizeof(rep) || !rep.ok) {
-		diag("holder: %s failed (event %d)", revoke ? "revoke" : "dereg",
-		     rep.event);
+		diag("holder: %s failed (event %d)", what != DEREG ? "revoke" :
+		     "dereg", rep.event);
 		goto out;
 	}
-	if (!revoke) {
+	if (what == DEREG) {
 		*dereg_ns = rep.dereg_ns;
 		*teardown_ns = rep.teardown_ns;
 	}
@@ -251,6 +265,7 @@ int main(int argc, char **argv)
 		"DAXLEASE_XFS", "DAXLEASE_EXT4"
 	};
 	double dereg[MAX_REPS], teardown[MAX_REPS], revoke[MAX_REPS];
+	double lease[MAX_REPS], unused;
 	char path[NR_KINDS][4096];
 	size_t max, fmax[NR_KINDS], si;
 	int fd[NR_KINDS], k, r, reps, proc_fd;
@@ -262,7 +277,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	csv = csv_open("revoke.csv",
-		       "size,kind,dereg_ns,teardown_ns,revoke_ns,reps,dereg_min_ns,dereg_max_ns,revoke_min_ns,revoke_max_ns");
+		       "size,kind,dereg_ns,teardown_ns,revoke_ns,reps,dereg_min_ns,dereg_max_ns,revoke_min_ns,revoke_max_ns,lease_ns");
 	proc_fd = open("/proc/daxlease", O_WRONLY);
 	if (!csv || proc_fd < 0) {
 		diag("open /proc/daxlease for writing: %s", errno_name(errno));
@@ -283,17 +298,22 @@ int main(int argc, char **argv)
 				continue;
 			/* dereg and revoke alternate, which goes first too */
 			for (r = 0; r < reps; r++) {
-				if (one(path[k], size, r & 1, proc_fd,
-					&dereg[r], &teardown[r], &revoke[r]) ||
-				    one(path[k], size, !(r & 1), proc_fd,
-					&dereg[r], &teardown[r], &revoke[r]))
+				if (one(path[k], size, r & 1 ? REVOKE : DEREG,
+					proc_fd, &dereg[r], &teardown[r],
+					&revoke[r]) ||
+				    one(path[k], size, r & 1 ? DEREG : REVOKE,
+					proc_fd, &dereg[r], &teardown[r],
+					&revoke[r]) ||
+				    one(path[k], size, LEASE, proc_fd,
+					&unused, &unused, &lease[r]))
 					return 1;
 			}
-			fprintf(csv, "%zu,%s,%.0f,%.0f,%.0f,%d,%.0f,%.0f,%.0f,%.0f\n",
+			fprintf(csv, "%zu,%s,%.0f,%.0f,%.0f,%d,%.0f,%.0f,%.0f,%.0f,%.0f\n",
 				size, kind_name[k], median(dereg, reps),
 				median(teardown, reps), median(revoke, reps),
 				reps, min_of(dereg, reps), max_of(dereg, reps),
-				min_of(revoke, reps), max_of(revoke, reps));
+				min_of(revoke, reps), max_of(revoke, reps),
+				median(lease, reps));
 			fflush(csv);
 		}
 	}

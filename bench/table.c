@@ -430,19 +430,21 @@ static void print_revoke(const char *kunit)
 	printf("   One MR of a file under a breakable lease (16). dereg: the holder's\n");
 	printf("   ibv_dereg_mr(); teardown: that and ibv_dealloc_pd, ibv_close_device,\n");
 	printf("   F_UNLCK; revoke: an administrator's write of \"revoke FD\" to\n");
-	printf("   /proc/daxlease until it returns (lease gone, pages unpinned).\n");
-	printf("   | size | fs | dereg | teardown | revoke | revoke/dereg | revoke/teardown | goal 2x | reps | dereg min-max | revoke min-max |\n");
-	printf("   |---|---|---|---|---|---|---|---|---|---|---|\n");
+	printf("   /proc/daxlease until it returns (lease gone, pages unpinned); lease:\n");
+	printf("   the same revoke of a holder without an MR (no context revoked).\n");
+	printf("   | size | fs | dereg | teardown | revoke | revoke/dereg | revoke/teardown | goal 2x | lease | reps | dereg min-max | revoke min-max |\n");
+	printf("   |---|---|---|---|---|---|---|---|---|---|---|---|\n");
 	for (i = 0; i < c.rows; i++) {
 		double d = num(c.field[i][2]), t = num(c.field[i][3]);
 		double r = num(c.field[i][4]);
 
 		if (!c.field[i][9])
 			continue;
-		printf("   | %s | %s | %.1f | %.1f | %.1f | %.2f | %.2f | %s | %s | %.1f-%.1f | %.1f-%.1f |\n",
+		printf("   | %s | %s | %.1f | %.1f | %.1f | %.2f | %.2f | %s | %.1f | %s | %.1f-%.1f | %.1f-%.1f |\n",
 		       bytes_name(num(c.field[i][0])), c.field[i][1],
 		       d / 1000, t / 1000, r / 1000, r / d, r / t,
-		       r <= 2 * d ? "ok" : "OVER", c.field[i][5],
+		       r <= 2 * d ? "ok" : "OVER",
+		       num(c.field[i][10]) / 1000, c.field[i][5],
 		       num(c.field[i][6]) / 1000, num(c.field[i][7]) / 1000,
 		       num(c.field[i][8]) / 1000, num(c.field[i][9]) / 1000);
 	}
