@@ -162,8 +162,11 @@ static void holder(const char *path, size_t size, enum what what, int st,
 		_exit(1);
 	for (off = 0; off < size; off += 4 * KiB)
 		map[off] = 0x5a;
-	if (what != LEASE && !(mr = mr_reg(v.pd, map, size)))
-		_exit(1);
+	if (what != LEASE) {
+		mr = mr_reg(v.pd, map, size);
+		if (!mr)
+			_exit(1);
+	}
 	if (write(st, "r", 1) != 1 || read(cmd, &c, 1) != 1)
 		_exit(1);
 	if (what == LEASE) {
