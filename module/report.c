@@ -165,15 +165,13 @@ static void dl_show_lease_owners(struct seq_file *m, struct dl_lease *dl)
 
 	list_for_each_entry(rec, &dl->pins, lease_link) {
 		owner = rec->owner;
-		if (owner->mm) {
-			seq_printf(m, "\tmm %lu\n", rec->npages);
-		} else if (owner->file) {
-			seq_printf(m, "\tfile %lu ", rec->npages);
+		seq_put_decimal_ull(m, owner->mm ? "\tmm " : owner->file ?
+				    "\tfile " : "\tclosed ", rec->npages);
+		if (owner->file && !owner->mm) {
+			seq_putc(m, ' ');
 			seq_file_path(m, owner->file, "\n");
-			seq_putc(m, '\n');
-		} else {
-			seq_printf(m, "\tclosed %lu\n", rec->npages);
 		}
+		seq_putc(m, '\n');
 	}
 }
 
@@ -201,7 +199,24 @@ static bool dl_fd_is(struct pid *tgid, int fd, struct file *file)
 	return same;
 }
 
-/* One lease and its owners; dl_lock is held for this record only. */
+/* @v in hex, at least two digits, as "%02x" */
+static void dl_seq_hex2(struct seq_file *m, unsigned int v)
+{
+	char buf[2 * sizeof(v)];
+	int i = sizeof(buf);
+
+	do {
+		buf[--i] = hex_asc[v & 0xf];
+		v >>= 4;
+	} while (v || i > (int)sizeof(buf) - 2);
+	seq_write(m, buf + i, sizeof(buf) - i);
+}
+
+/*
+ * One lease and its owners; dl_lock is held for this record only.  Printed
+ * with the seq_put_*() helpers, not seq_printf(): its format parsing was
+ * a good part of a record's time, and a record is printed under dl_lock.
+ */
 static void dl_global_show_one(struct seq_file *m, struct dl_lease *dl,
 			       struct pid_namespace *ns)
 {
@@ -215,20 +230,24 @@ static void dl_global_show_one(struct seq_file *m, struct dl_lease *dl,
 	if (dl->state != DL_LIVE && dl->state != DL_ORPHANED)
 		goto out;
 	if (alive)
-		seq_printf(m, "%d ", pid_nr_ns(dl->tgid, ns));
+		seq_put_decimal_ll(m, "", pid_nr_ns(dl->tgid, ns));
 	else
-		seq_puts(m, "- ");
+		seq_putc(m, '-');
 	if (fd_ok && dl->state == DL_LIVE)
-		seq_printf(m, "%d ", dl->fd);
+		seq_put_decimal_ll(m, " ", dl->fd);
 	else
-		seq_puts(m, "- ");
+		seq_puts(m, " -");
+	seq_puts(m, dl->unbreakable ? " unbreakable" : " breakable");
+	seq_puts(m, dl->state == DL_ORPHANED ? " orphaned" : " live");
+	seq_put_decimal_ull(m, " ", dl->npages);
 	inode = dl->inode;
+	seq_putc(m, ' ');
+	dl_seq_hex2(m, MAJOR(inode->i_sb->s_dev));
+	seq_putc(m, ':');
+	dl_seq_hex2(m, MINOR(inode->i_sb->s_dev));
 	/* i_ino: unsigned long on 6.12, u64 on 7.x */
-	seq_printf(m, "%s %s %lu %02x:%02x:%llu ",
-		   dl->unbreakable ? "unbreakable" : "breakable",
-		   dl->state == DL_ORPHANED ? "orphaned" : "live",
-		   dl->npages, MAJOR(inode->i_sb->s_dev),
-		   MINOR(inode->i_sb->s_dev), (unsigned long long)inode->i_ino);
+	seq_put_decimal_ull(m, ":", inode->i_ino);
+	seq_putc(m, ' ');
 	dl_seq_lease_path(m, dl);
 	seq_putc(m, '\n');
 	dl_show_lease_owners(m, dl);
