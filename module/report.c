@@ -7,7 +7,7 @@
  * block per fd whose file owns pins ("<fd>: <owner path>" followed by one
  * tab-indented line per pinned file), then one line per file pinned by the
  * process's mm.  A file pinned under two leases of the same owner is listed
- * once.  Paths are escaped as seq_file_path() does.
+ * once.  Paths are escaped as seq_path() does.
  *
  * /proc/daxlease (root only): the reverse view, every lease with its holder,
  * one line per lease and one indented line per owner with pins under it:
@@ -56,12 +56,34 @@
 
 static struct proc_dir_entry *dl_proc;
 
+/*
+ * seq_path(@m, @path, "\n") without its byte-by-byte escaping pass when the
+ * path holds no newline, as nearly every path does: then the text d_path()
+ * left at the end of the seq_file buffer only moves into place.  Paths
+ * were most of a /proc/daxlease record's time.
+ */
+static void dl_seq_path(struct seq_file *m, const struct path *path)
+{
+	char *buf, *p;
+	size_t size;
+	int len;
+
+	size = seq_get_buf(m, &buf);
+	if (size) {
+		p = d_path(path, buf, size);
+		len = IS_ERR(p) ? 0 : buf + size - 1 - p;
+		if (len && !memchr(p, '\n', len)) {
+			memmove(buf, p, len);
+			seq_commit(m, len);
+			return;
+		}
+	}
+	seq_path(m, path, "\n");
+}
+
 void dl_seq_lease_path(struct seq_file *m, struct dl_lease *dl)
 {
-	if (dl->file)
-		seq_file_path(m, dl->file, "\n");
-	else
-		seq_path(m, &dl->path, "\n");
+	dl_seq_path(m, dl->file ? &dl->file->f_path : &dl->path);
 }
 
 /*
@@ -123,13 +145,13 @@ static void dl_show_owner(struct seq_file *m, struct file *file,
 
 	if (file) {
 		seq_printf(m, "%u: ", fd);
-		seq_file_path(m, file, "\n");
+		dl_seq_path(m, &file->f_path);
 		seq_putc(m, '\n');
 	}
 	for (i = 0; i < n; i++) {
 		if (file)
 			seq_putc(m, '\t');
-		seq_path(m, &paths[i], "\n");
+		dl_seq_path(m, &paths[i]);
 		seq_putc(m, '\n');
 		path_put(&paths[i]);
 	}
@@ -158,6 +180,38 @@ int dl_proc_show(struct seq_file *m, struct task_struct *task)
 	return 0;
 }
 
+/*
+ * The path of the owner whose file was printed last in this read(2) of
+ * /proc/daxlease: thousands of leases are typically pinned through one
+ * uverbs file.  Valid from ->start() to ->stop() only: owners are freed
+ * after an RCU grace period, so no other owner can take the address
+ * meanwhile, and an owner's file only ever goes to NULL.
+ */
+struct dl_owner_text {
+	struct dl_owner *owner;
+	struct file *file;
+	unsigned int len;
+	char text[128];
+};
+
+static void dl_show_owner_path(struct seq_file *m, struct dl_owner *owner)
+{
+	struct dl_owner_text *last = m->private;
+	size_t from = m->count;
+
+	if (last->owner == owner && last->file == owner->file) {
+		seq_write(m, last->text, last->len);
+		return;
+	}
+	dl_seq_path(m, &owner->file->f_path);
+	if (seq_has_overflowed(m) || m->count - from > sizeof(last->text))
+		return;
+	last->owner = owner;
+	last->file = owner->file;
+	last->len = m->count - from;
+	memcpy(last->text, m->buf + from, last->len);
+}
+
 static void dl_show_lease_owners(struct seq_file *m, struct dl_lease *dl)
 {
 	struct dl_owner *owner;
@@ -169,7 +223,7 @@ static void dl_show_lease_owners(struct seq_file *m, struct dl_lease *dl)
 				    "\tfile " : "\tclosed ", rec->npages);
 		if (owner->file && !owner->mm) {
 			seq_putc(m, ' ');
-			seq_file_path(m, owner->file, "\n");
+			dl_show_owner_path(m, owner);
 		}
 		seq_putc(m, '\n');
 	}
@@ -265,6 +319,9 @@ out:
 static void *dl_global_start(struct seq_file *m, loff_t *pos)
 	__acquires(RCU)
 {
+	struct dl_owner_text *last = m->private;
+
+	last->owner = NULL;
 	rcu_read_lock();
 	return seq_list_start_rcu(&dl_all_leases, *pos);
 }
@@ -297,7 +354,8 @@ static const struct seq_operations dl_global_ops = {
 
 static int dl_global_open(struct inode *inode, struct file *file)
 {
-	return seq_open(file, &dl_global_ops);
+	return seq_open_private(file, &dl_global_ops,
+				sizeof(struct dl_owner_text));
 }
 
 /* "revoke <fd>": recall the leases and pins of the writer's file <fd> */
@@ -332,7 +390,7 @@ static const struct proc_ops dl_global_proc_ops = {
 	.proc_open = dl_global_open,
 	.proc_read = seq_read,
 	.proc_lseek = seq_lseek,
-	.proc_release = seq_release,
+	.proc_release = seq_release_private,
 	.proc_write = dl_global_write,
 };
 
