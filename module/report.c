@@ -352,10 +352,30 @@ static const struct seq_operations dl_global_ops = {
 	.show = dl_global_show,
 };
 
+/*
+ * seq_read() fills at most one buffer per read(2) and starts each read by
+ * walking the list to its position: with seq_file's default of one page,
+ * a 10,000-lease report took 260 reads and 1.3 million list steps.  A
+ * larger buffer from the start (seq_read() keeps one it finds, as
+ * single_open_size() relies on) makes that 17 reads.  Falls back to the
+ * default if it cannot be had.
+ */
+#define DL_GLOBAL_BUF	(64 << 10)
+
 static int dl_global_open(struct inode *inode, struct file *file)
 {
-	return seq_open_private(file, &dl_global_ops,
-				sizeof(struct dl_owner_text));
+	struct seq_file *m;
+	int ret;
+
+	ret = seq_open_private(file, &dl_global_ops,
+			       sizeof(struct dl_owner_text));
+	if (ret)
+		return ret;
+	m = file->private_data;
+	m->buf = kvmalloc(DL_GLOBAL_BUF, GFP_KERNEL_ACCOUNT);
+	if (m->buf)
+		m->size = DL_GLOBAL_BUF;
+	return 0;
 }
 
 /* "revoke <fd>": recall the leases and pins of the writer's file <fd> */
