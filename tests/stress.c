@@ -1005,6 +1005,7 @@ static void breakable_holder(uint64_t *rng, int f)
 	struct stat st;
 	int fd, r, err;
 
+	signal(SIGIO, SIG_IGN);		/* the break's signal: we poll */
 	fd = open(files[f].path, O_RDWR);
 	if (fd < 0 || verbs_open(&qv, env_rxe()))
 		_exit(1);
