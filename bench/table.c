@@ -397,6 +397,56 @@ static void print_scaling(void)
 	}
 }
 
+/*
+ * reportload.csv: reading the reports of N pinned files, and a 4 KiB
+ * registration with and without a process reading /proc/daxlease.
+ */
+static void print_reportload(const char *unit)
+{
+	static struct csv c;
+	int i, alone = -1, reader = -1, alone2 = -1;
+
+	csv_read("reportload.csv", &c);
+	if (!c.rows)
+		return;
+	printf("\n5. Reports under load (%s): one whole read of the reports of N files,\n", unit);
+	printf("   each leased (48) with a 4 KiB MR; then ibv_reg_mr/ibv_dereg_mr of a 4 KiB\n");
+	printf("   MR alone, while another process reads /proc/daxlease in a loop, alone again\n");
+	for (i = 0; i < c.rows; i++) {
+		if (!c.field[i][7])
+			continue;
+		if (!strcmp(c.field[i][1], "read") ||
+		    !strcmp(c.field[i][1], "file_pins"))
+			printf("   N=%s %-14s %8s bytes: %10.1f thousand\n",
+			       c.field[i][0], !strcmp(c.field[i][1], "read") ?
+			       "/proc/daxlease" : "file_pins", c.field[i][2],
+			       num(c.field[i][3]) / 1000);
+		else if (!strcmp(c.field[i][1], "alone"))
+			alone = i;
+		else if (!strcmp(c.field[i][1], "reader"))
+			reader = i;
+		else if (!strcmp(c.field[i][1], "alone2"))
+			alone2 = i;
+	}
+	if (alone < 0 || reader < 0 || alone2 < 0)
+		return;
+	printf("   %-8s %12s %12s %12s %12s (thousand)\n", "", "reg median",
+	       "reg p99", "dereg median", "dereg p99");
+	for (i = 0; i < 3; i++) {
+		int r = i == 0 ? alone : i == 1 ? reader : alone2;
+
+		printf("   %-8s %12.1f %12.1f %12.1f %12.1f\n", c.field[r][1],
+		       num(c.field[r][4]) / 1000, num(c.field[r][5]) / 1000,
+		       num(c.field[r][6]) / 1000, num(c.field[r][7]) / 1000);
+	}
+	printf("   reader/alone: reg median %.3f, dereg median %.3f (A/A alone2/alone %.3f, %.3f)\n",
+	       num(c.field[reader][4]) / num(c.field[alone][4]),
+	       num(c.field[reader][6]) / num(c.field[alone][6]),
+	       num(c.field[alone2][4]) / num(c.field[alone][4]),
+	       num(c.field[alone2][6]) / num(c.field[alone][6]));
+	printf("   (one vCPU: the p99 with the reader includes waiting for its time slice)\n");
+}
+
 static void print_file(const char *label, const char *name)
 {
 	char path[4096], line[256] = "?";
@@ -500,6 +550,7 @@ int main(int argc, char **argv)
 		print_mode(icount,
 			   "Instruction counts: QEMU -icount shift=0,sleep=off, 1 vCPU (1 ns = 1 guest instruction)",
 			   "instructions", "thousands of instructions");
+		print_reportload("instructions");
 	}
 	snprintf(wall, sizeof(wall), "%s/hookcost.csv", argv[1]);
 	if (!access(wall, F_OK)) {

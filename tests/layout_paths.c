@@ -7,7 +7,10 @@
  * - allowed, as allocation frees and moves nothing: fallocate mode 0
  *   (growing F), FALLOC_FL_KEEP_SIZE and FS_IOC_RESVSP beyond EOF: 0, and
  *   F's first 2 MiB keep their extents and contents;
- * - refused with ETXTBSY, F unchanged: FS_IOC_UNRESVSP, FS_IOC_ZERO_RANGE;
+ * - refused with ETXTBSY, F unchanged: ftruncate to F's own size and
+ *   ftruncate up (both file systems wait for every busy DAX page on any
+ *   size change, so a truncate is a layout change whatever its direction),
+ *   FS_IOC_UNRESVSP, FS_IOC_ZERO_RANGE;
  *   on XFS FALLOC_FL_UNSHARE_RANGE, XFS_IOC_SWAPEXT and
  *   XFS_IOC_EXCHANGE_RANGE with F as either file; on ext4
  *   EXT4_IOC_MOVE_EXT with F as the donor and EXT4_IOC_SWAP_BOOT of F.
@@ -135,6 +138,22 @@ static int op_keep(int f, int g)
 	return res(fallocate(f, FALLOC_FL_KEEP_SIZE, FILE_SIZE, 1UL << 20));
 }
 
+static int op_trunc_same(int f, int g)
+{
+	struct stat st;
+
+	(void)g;
+	return fstat(f, &st) ? errno : res(ftruncate(f, st.st_size));
+}
+
+static int op_trunc_up(int f, int g)
+{
+	struct stat st;
+
+	(void)g;
+	return fstat(f, &st) ? errno : res(ftruncate(f, st.st_size + (1 << 20)));
+}
+
 static int space(int f, unsigned long cmd, off_t start, off_t len)
 {
 	struct space_resv_u sr = { .l_whence = SEEK_SET, .l_start = start,
@@ -233,6 +252,8 @@ static const struct op ops[] = {
 	{ "fallocate mode 0, 1 MiB past EOF (grows F)", ANY, true, op_alloc, false },
 	{ "fallocate KEEP_SIZE, 1 MiB past EOF", ANY, true, op_keep, false },
 	{ "FS_IOC_RESVSP, 1 MiB past EOF", ANY, true, op_resvsp, false },
+	{ "ftruncate to its own size", ANY, false, op_trunc_same, false },
+	{ "ftruncate up by 1 MiB", ANY, false, op_trunc_up, false },
 	{ "FS_IOC_UNRESVSP 64 KiB at 1 MiB", ANY, false, op_unresvsp, false },
 	{ "FS_IOC_ZERO_RANGE 64 KiB at 1 MiB", ANY, false, op_zero_ioctl, false },
 	{ "fallocate UNSHARE_RANGE of all of F", XFS, false, op_unshare, false },
@@ -247,7 +268,7 @@ static const struct op ops[] = {
 };
 
 #define N_OPS		(sizeof(ops) / sizeof(ops[0]))
-#define N_ANY		5
+#define N_ANY		7
 #define N_XFS		5
 #define N_EXT4		2
 

@@ -12,10 +12,11 @@
  * - Allocation neither frees nor moves a block: with a 48 lease and an MR
  *   of the whole file, fallocate mode 0 (growing the file) and KEEP_SIZE
  *   (beyond EOF) succeed; the pinned range keeps its FIEMAP and contents.
- * - A truncate by another process waiting for the break of our breakable
- *   lease (16; lease-break-time 10 s) does not keep us from write(2)ing
- *   the file (ext4 used to wait holding i_rwsem), and when SIGKILLed it
- *   returns at once (XFS used to wait again until lease-break-time).
+ * - A truncate or a fallocate PUNCH_HOLE by another process waiting for
+ *   the break of our breakable lease (16; lease-break-time 10 s) does not
+ *   keep us from write(2)ing the file (ext4 used to wait holding i_rwsem),
+ *   and a truncate SIGKILLed then returns at once (XFS used to wait again
+ *   until lease-break-time).
  * - While a fallocate PUNCH_HOLE waits for that break (ext4 holds i_rwsem
  *   there), another process's F_SETLEASE 48 ends within 2 s of SIGKILL.
  */
@@ -51,7 +52,7 @@
 #define PROMPT_MS	2000		/* "at once": well below the break time */
 #define LBT_PATH	"/proc/sys/fs/lease-break-time"
 #define LBT		"10\n"
-#define FS_POINTS	8
+#define FS_POINTS	9
 
 #define T_LBT		"set " LBT_PATH " to 10"
 #define T_RXE		"open the rxe device"
@@ -61,6 +62,7 @@
 #define T_OTRUNC0	"%s: open(O_TRUNC) of an empty file we hold 48 on succeeds, by us and by another process"
 #define T_FALLOC	"%s: 48 and an MR of the whole 2 MiB: fallocate mode 0 to 3 MiB and KEEP_SIZE to 4 MiB succeed; the first 2 MiB keep FIEMAP and contents"
 #define T_WRITE		"%s: another process's truncate waits for the break of our 16: our pwrite(2) of the file returns within 2 s; after F_UNLCK the truncate returns 0"
+#define T_WRITEPUNCH	"%s: another process's fallocate PUNCH_HOLE waits for the break of our 16: our pwrite(2) of the file returns within 2 s; after F_UNLCK the punch returns 0"
 #define T_KILLTRUNC	"%s: that truncate, SIGKILLed 0.5 s into the break, is reaped within 2 s"
 #define T_KILLSET	"%s: while a fallocate PUNCH_HOLE waits for that break, another process's F_SETLEASE 48, SIGKILLed, is reaped within 2 s"
 #define T_LBT_BACK	"restore " LBT_PATH
@@ -382,7 +384,8 @@ static bool kill_prompt(pid_t pid, const char *what)
 	return dt <= PROMPT_MS;
 }
 
-static bool holder_writes(int fd, const char *path)
+/* While @op by another process waits for our 16 to go, we can write. */
+static bool holder_writes(int fd, const char *path, int op)
 {
 	char buf[4096];
 	long long t0, dt;
@@ -390,7 +393,7 @@ static bool holder_writes(int fd, const char *path)
 	int status;
 	pid_t o;
 
-	o = break_start(fd, path, OP_TRUNCATE);
+	o = break_start(fd, path, op);
 	if (o < 0)
 		return false;
 	memset(buf, 0x5a, sizeof(buf));
@@ -408,7 +411,8 @@ static bool holder_writes(int fd, const char *path)
 	if (wait_bounded(o, &status, REAP_MS + 10000))
 		return false;
 	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		diag("truncate: %s", WIFEXITED(status) ?
+		diag("%s: %s", op == OP_TRUNCATE ? "truncate" : "punch",
+		     WIFEXITED(status) ?
 		     errno_name(WEXITSTATUS(status)) : "died");
 		pass = false;
 	}
@@ -464,7 +468,9 @@ static void test_fs(const struct dax_fs *fs, uint64_t seed, bool lbt)
 	ok(fd >= 0 && otrunc_holder(fd, path), T_OTRUNC, n);
 	ok(fs->path && otrunc_empty(fs->path), T_OTRUNC0, n);
 	ok(fd >= 0 && falloc_pinned(fd), T_FALLOC, n);
-	ok(fd >= 0 && lbt && holder_writes(fd, path), T_WRITE, n);
+	ok(fd >= 0 && lbt && holder_writes(fd, path, OP_PUNCH), T_WRITEPUNCH,
+	   n);
+	ok(fd >= 0 && lbt && holder_writes(fd, path, OP_TRUNCATE), T_WRITE, n);
 	/* the truncate above cut the file: grow it back for the breaks */
 	if (fd >= 0 && ftruncate(fd, FILE_SIZE))
 		diag("ftruncate: %s", errno_name(errno));

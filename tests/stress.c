@@ -14,7 +14,12 @@
  *   that passes its uverbs fd over a unix socket (SCM_RIGHTS) to a receiver
  *   and SIGKILLs itself, the receiver keeping the pins for a while; a
  *   subprocess SIGKILLed between lease and registration; lease and map
- *   without a pin.
+ *   without a pin; a fork child that takes its own 48 and registers
+ *   through the parent's uverbs file (one owner, two thread groups); a
+ *   subprocess with its own rxe context that takes a breakable lease
+ *   (F_LAYOUT, 16) and registers a revocable MR under it, then either
+ *   answers a lease break by deregistering and unlocking, or ignores it
+ *   until its context is revoked (lease-break-time is 1 s for the run).
  * - mutators (MUTATORS processes) truncate down and up, punch holes, zero
  *   ranges, fallocate (in place and beyond EOF, KEEP_SIZE) and write the
  *   pattern back into zeroed pages, on the same files.
@@ -34,7 +39,11 @@
  *   an interval is a violation;
  * - every call returns what the errno table (module/README.md) says for
  *   its situation, e.g. ETXTBSY or success for another process's truncate,
- *   exactly EDEADLK for the holder's, EBUSY for F_UNLCK while pinned;
+ *   exactly EDEADLK for the holder's, EBUSY for F_UNLCK while pinned, 0
+ *   for ibv_dereg_mr() of a revoked MR;
+ * - a breakable holder that ignored the break past lease-break-time while
+ *   a layout change waited got IBV_EVENT_DEVICE_FATAL; the run saw at least
+ *   one answered break and one revocation;
  * - no operation takes longer than the bound (a watchdog SIGKILLs it and
  *   counts a violation: a hang fails the test instead of hanging it);
  * - a reader process reads /proc/daxlease and a pinner's file_pins all the
@@ -55,6 +64,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -95,13 +105,18 @@
 #define HOLD_MAX_MS	40	/* a pinner keeps its MR up to this long */
 #define RECV_HOLD_MS	300	/* a receiver keeps the uverbs fd this long */
 #define CHILD_BOUND_S	20	/* alarm of children doing one thing */
+#define LBT_PATH	"/proc/sys/fs/lease-break-time"
+#define LBT_S		1	/* lease-break-time during the run */
+#define LBT_S_TEXT	"1\n"
+#define BREAK_POLL_MS	10	/* a cooperative holder looks this often */
 
 enum op {
 	OP_LEASE, OP_REG, OP_DEREG, OP_URING_REG, OP_URING_UNREG, OP_UNLOCK,
 	OP_UNLOCK_BUSY, OP_GETLEASE, OP_OWN_TRUNC, OP_ORPHAN, OP_FORK, OP_CHILD_TRUNC, OP_SCM,
 	OP_SELF_KILL, OP_KILL, OP_TRUNC_DOWN, OP_TRUNC_UP, OP_PUNCH, OP_ZERO,
 	OP_FALLOC, OP_FALLOC_EOF, OP_REWRITE, OP_LOCK, OP_VERIFY, OP_IDLE,
-	OP_REPORT, N_OPS
+	OP_REPORT, OP_CHILD_REG, OP_LEASE16, OP_REG16, OP_ANSWERED, OP_REVOKED,
+	OP_DEREG16, OP_UNLOCK16, N_OPS
 };
 
 static const char *const op_names[N_OPS] = {
@@ -131,6 +146,13 @@ static const char *const op_names[N_OPS] = {
 	[OP_VERIFY] = "read back a file",
 	[OP_IDLE] = "idle",
 	[OP_REPORT] = "read of /proc/daxlease and a pinner's file_pins",
+	[OP_CHILD_REG] = "fork child's registration through the shared uverbs file",
+	[OP_LEASE16] = "F_SETLEASE 16",
+	[OP_REG16] = "ibv_reg_mr under 16",
+	[OP_ANSWERED] = "break of 16 answered by deregistration",
+	[OP_REVOKED] = "break of 16 ignored, context revoked",
+	[OP_DEREG16] = "ibv_dereg_mr after a break",
+	[OP_UNLOCK16] = "F_UNLCK of 16",
 };
 
 /* The contents a mutator expects, per file, under lock[] of the file. */
@@ -184,6 +206,7 @@ static int watch_slot = -1;	/* slot whose operation we report, -1: none */
 #define T_RXE		"open the rxe device"
 #define T_FILES		"create two 512 KiB pattern files on each of XFS and ext4"
 #define T_RAN		"every worker started and stopped when told, after the time bound"
+#define T_BREAKS	"breakable holders: at least one break answered and one context revoked"
 #define T_CHANGED	"no refused operation changed a file, no file changed but by a successful operation (size and contents)"
 #define T_COVERED	"no layout change succeeded while a lease or long-term pin surely covered the file"
 #define T_EXPECTED	"every operation returned the result the errno table gives for its situation"
@@ -603,8 +626,11 @@ static int reap_child(pid_t pid, const char *what, bool want_sigkill)
 	return -1;
 }
 
-/* Who pins the mapped file: nobody, an MR of @v, or an io_uring ring. */
-enum pinner { PIN_NONE, PIN_MR, PIN_URING };
+/*
+ * Who pins the mapped file: nobody (not even mapped), nobody (mapped), an
+ * MR of @v, or an io_uring ring.
+ */
+enum pinner { PIN_NONE, PIN_MAP, PIN_MR, PIN_URING };
 
 struct hold {
 	int f, fd, lease_rec, pin_rec;
@@ -661,7 +687,8 @@ static int hold_start(uint64_t *rng, struct verbs *v, int f, struct hold *h,
 	r = lease_set(h->fd, F_UNBREAKABLE);
 	err = errno;
 	op_end();
-	if (!EXPECT(OP_LEASE, r, err, f, 0)) {
+	/* EAGAIN: a breakable lease of the file is being broken */
+	if (!EXPECT(OP_LEASE, r, err, f, 0, EAGAIN) || r) {
 		close(h->fd);
 		return -1;
 	}
@@ -676,6 +703,8 @@ static int hold_start(uint64_t *rng, struct verbs *v, int f, struct hold *h,
 		bump(&sh->errors);
 		return 1;
 	}
+	if (pin == PIN_MAP)
+		return 1;
 	if (pin == PIN_URING) {
 		if (!hold_uring(h))
 			return 1;
@@ -814,7 +843,35 @@ static void scenario_orphan(uint64_t *rng, struct verbs *v, int f)
 	hold_end(&h);
 }
 
-/* A fork child of the holder (another tgid) truncates: ETXTBSY. */
+/*
+ * A fork child of a holder shares its uverbs file: it takes its own 48 on
+ * file @f and registers through that file (another thread group charging
+ * the same owner), then lets go.
+ */
+static void child_register(uint64_t *rng, struct verbs *v, int f)
+{
+	struct hold h;
+	int r;
+
+	if (hold_start(rng, NULL, f, &h, PIN_MAP) < 0)
+		return;
+	if (h.map) {
+		op_begin(OP_CHILD_REG);
+		h.mr = ibv_reg_mr(v->pd, h.map, h.len, MR_ACCESS);
+		r = errno;
+		op_end();
+		if (EXPECT(OP_CHILD_REG, h.mr ? 0 : -1, r, f, 0)) {
+			h.pinned = true;
+			h.pin_rec = rec_start(f);
+		}
+	}
+	hold_end(&h);
+}
+
+/*
+ * A fork child of the holder (another tgid) truncates (ETXTBSY), or
+ * registers through the shared uverbs file under its own lease.
+ */
 static void scenario_fork(uint64_t *rng, struct verbs *v, int f)
 {
 	struct hold h;
@@ -826,10 +883,15 @@ static void scenario_fork(uint64_t *rng, struct verbs *v, int f)
 	op_begin(OP_FORK);
 	pid = fork_child(true);
 	if (!pid) {
-		if (rng_below(rng, 2)) {
+		switch (rng_below(rng, 3)) {
+		case 0:
 			r = truncate(files[f].path, 0);
 			err = errno;
 			EXPECT(OP_CHILD_TRUNC, r, err, f, ETXTBSY);
+			break;
+		case 1:
+			child_register(rng, v, f);
+			break;
 		}
 		sleep_ms(rng_below(rng, HOLD_MAX_MS));
 		_exit(0);
@@ -910,6 +972,113 @@ static void scenario_killed(uint64_t *rng, int f, bool between)
 	op_end();
 }
 
+/* Did the context get IBV_EVENT_DEVICE_FATAL (it was revoked)? */
+static bool revoked(struct ibv_context *ctx)
+{
+	struct pollfd p = { .fd = ctx->async_fd, .events = POLLIN };
+	struct ibv_async_event ev;
+	bool fatal = false;
+
+	while (poll(&p, 1, 0) == 1 && !ibv_get_async_event(ctx, &ev)) {
+		fatal |= ev.event_type == IBV_EVENT_DEVICE_FATAL;
+		ibv_ack_async_event(&ev);
+	}
+	return fatal;
+}
+
+/*
+ * The breakable holder, in a subprocess with its own rxe context (a
+ * revocation destroys every object of the context): 16 on file @f, an MR
+ * of a random length, then for up to lease-break-time and a half it
+ * either watches for a break and answers it (deregister, F_UNLCK) or
+ * ignores it.  No blocker record: a 16 lease lets layout changes through,
+ * after its holder answered or was revoked.
+ */
+static void breakable_holder(uint64_t *rng, int f)
+{
+	bool answer = rng_below(rng, 2), broken = false, dead;
+	long long end = clock_ms() + LBT_S * 1500LL;
+	struct ibv_mr *mr = NULL;
+	struct verbs qv;
+	size_t len = 0;
+	void *map = NULL;
+	struct stat st;
+	int fd, r, err;
+
+	signal(SIGIO, SIG_IGN);		/* the break's signal: we poll */
+	fd = open(files[f].path, O_RDWR);
+	if (fd < 0 || verbs_open(&qv, env_rxe()))
+		_exit(1);
+	op_begin(OP_LEASE16);
+	r = lease_set(fd, F_LAYOUT);
+	err = errno;
+	op_end();
+	/* EAGAIN: a layout change is breaking the file's leases right now */
+	if (!EXPECT(OP_LEASE16, r, err, f, 0, EAGAIN) || r)
+		_exit(0);
+	if (!fstat(fd, &st) && st.st_size >= (off_t)PAGE) {
+		len = (1 + rng_below(rng, st.st_size / PAGE)) * PAGE;
+		map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+			   0);
+		if (map == MAP_FAILED) {
+			map = NULL;
+			bump(&sh->errors);
+		}
+	}
+	if (map) {
+		op_begin(OP_REG16);
+		mr = ibv_reg_mr(qv.pd, map, len, MR_ACCESS);
+		err = errno;
+		op_end();
+		/*
+		 * our 16 broken meanwhile: another's 48 is there (EPERM) or
+		 * no lease at all (EOPNOTSUPP, as stock)
+		 */
+		EXPECT(OP_REG16, mr ? 0 : -1, err, f, 0, EPERM, EOPNOTSUPP);
+	}
+	while (clock_ms() < end) {
+		if (answer && lease_get(fd) == F_UNLCK) {
+			broken = true;
+			break;
+		}
+		sleep_ms(BREAK_POLL_MS);
+	}
+	dead = revoked(qv.ctx);
+	if (broken && !dead)
+		count(OP_ANSWERED, false);
+	if (dead)
+		count(OP_REVOKED, false);
+	if (mr) {
+		op_begin(OP_DEREG16);
+		r = ibv_dereg_mr(mr);
+		op_end();
+		EXPECT(OP_DEREG16, r ? -1 : 0, r, f, 0);
+	}
+	if (map)
+		munmap(map, len);
+	op_begin(OP_UNLOCK16);
+	r = lease_set(fd, F_UNLCK);
+	err = errno;
+	op_end();
+	/* EAGAIN: the break removed it (no lease of ours to unlock) */
+	EXPECT(OP_UNLOCK16, r, err, f, 0, EAGAIN);
+	close(fd);
+	verbs_close(&qv);
+	_exit(0);
+}
+
+static void scenario_breakable(uint64_t *rng, int f)
+{
+	pid_t pid = fork_child(true);
+
+	if (!pid)
+		breakable_holder(rng, f);
+	if (pid > 0)
+		reap_child(pid, "breakable holder", false);
+	else
+		bump(&sh->errors);
+}
+
 static void scenario_lease_only(uint64_t *rng, int f)
 {
 	struct hold h;
@@ -931,7 +1100,7 @@ static int pinner(uint64_t rng)
 	}
 	while (!__atomic_load_n(&sh->stop, __ATOMIC_SEQ_CST)) {
 		f = rng_below(&rng, NFILES);
-		switch (rng_below(&rng, 8)) {
+		switch (rng_below(&rng, 9)) {
 		case 0:
 		case 1:
 			scenario_plain(&rng, &v, f);
@@ -950,6 +1119,9 @@ static int pinner(uint64_t rng)
 			break;
 		case 6:
 			scenario_lease_only(&rng, f);
+			break;
+		case 7:
+			scenario_breakable(&rng, f);
 			break;
 		default:
 			count(OP_IDLE, false);
@@ -1338,11 +1510,12 @@ int main(void)
 {
 	unsigned int seconds = env_uint("DAXLEASE_STRESS_SECONDS",
 					DEFAULT_SECONDS);
-	bool was_loaded, pass, stopped;
+	bool was_loaded, pass, stopped, lbt_saved;
 	struct verbs v;
+	char lbt[32];
 	int f, fd, i;
 
-	plan(1 + 2 + 11 + 1);
+	plan(1 + 2 + 12 + 1);
 	base_seed = pattern_seed();
 	op_bound_ms = env_uint("DAXLEASE_STRESS_OP_MS", DEFAULT_OP_MS);
 	diag("%u s, %u ms per operation at most, %d pinners, %d mutators",
@@ -1363,9 +1536,16 @@ int main(void)
 	if (!ok(create_files(), T_FILES))
 		bail_out("cannot create the files");
 
+	lbt_saved = !read_str(LBT_PATH, lbt, sizeof(lbt));
+	if (!lbt_saved || write_str(LBT_PATH, LBT_S_TEXT))
+		bail_out("cannot set %s", LBT_PATH);
 	stopped = run(seconds);
+	if (write_str(LBT_PATH, lbt))
+		diag("cannot restore %s to %s", LBT_PATH, lbt);
 	ok(stopped && sh->ops[OP_REG] && sh->ops[OP_URING_REG] &&
-	   sh->ops[OP_TRUNC_DOWN], T_RAN);
+	   sh->ops[OP_TRUNC_DOWN] && sh->ops[OP_CHILD_REG] &&
+	   sh->ops[OP_REG16], T_RAN);
+	ok(sh->ops[OP_ANSWERED] && sh->ops[OP_REVOKED], T_BREAKS);
 	ok(!sh->changed, T_CHANGED);
 	ok(!sh->covered, T_COVERED);
 	ok(!sh->unexpected && !sh->errors, T_EXPECTED);
