@@ -531,6 +531,8 @@ int dl_setlease(struct file *filp, int arg, struct file_lease **flp,
 		dl_lease_unlink(dl);
 	}
 	spin_unlock(&dl_lock);
+	if (!ret && dl_fsdax_file(inode))
+		dl_watch_device(inode);
 out_unlock:
 	inode_unlock(inode);
 out_free:
