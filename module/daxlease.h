@@ -169,8 +169,13 @@ void dl_revoke_mark(struct dl_lease *dl);
 void dl_revoke_orphans(struct inode *inode);
 void dl_revoked_wake(void);
 int dl_recall(struct inode *inode);
-void dl_watch_device(struct inode *inode);
 void dl_revoke_exit(void);
+
+/* device.c */
+bool dl_device_dying(struct inode *inode);
+void dl_watch_device(struct inode *inode);
+void dl_memory_failure(struct address_space *mapping);
+void dl_device_exit(void);
 
 /* report.c */
 int dl_proc_show(struct seq_file *m, struct task_struct *task);

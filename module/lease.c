@@ -531,10 +531,11 @@ int dl_setlease(struct file *filp, int arg, struct file_lease **flp,
 		dl_lease_unlink(dl);
 	}
 	spin_unlock(&dl_lock);
-	if (!ret && dl_fsdax_file(inode))
-		dl_watch_device(inode);
 out_unlock:
 	inode_unlock(inode);
+	/* outside i_rwsem: the bus notifier revokes, which can take it */
+	if (!ret && dl_fsdax_file(inode))
+		dl_watch_device(inode);
 out_free:
 	kfree(dli);
 	if (dl) {

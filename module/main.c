@@ -50,6 +50,7 @@ static const struct daxlease_ops dl_ops = {
 	.mapping_pinned = dl_mapping_pinned,
 	.file_release = dl_file_release,
 	.proc_show = dl_proc_show,
+	.memory_failure = dl_memory_failure,
 };
 
 /*
@@ -103,6 +104,7 @@ static void __exit dl_exit(void)
 {
 	/* no lease, orphan or owner is left: each holds a module reference */
 	dl_unregister(&dl_ops);
+	dl_device_exit();
 	dl_revoke_exit();
 	dl_report_exit();
 	dl_hooks_put();

@@ -18,24 +18,14 @@
  * be faulting in a page of this very file.  A recall by an administrator
  * runs in the writer's context, which holds no lock.
  *
- * Device removal: the struct pages of an fsdax namespace go with it, and an
- * unpin after that touches freed memory.  The module watches the bus of
- * every device that holds a leased fsdax file system (the gendisk's parent,
- * e.g. an nd namespace) and, when its driver is about to be unbound, before
- * the driver's remove, revokes every pin of every file on it, unbreakable
- * leases included, and waits for them to go.
- *
  * Owners that cannot be revoked (io_uring's mm owners, which only
  * unbreakable leases admit; a uverbs file already being closed, whose
  * release unpins anyway) are passed over: the layout change then waits as
  * the stock kernel does, interruptibly.
  */
 
-#include <linux/blkdev.h>
-#include <linux/device.h>
 #include <linux/file.h>
 #include <linux/fs.h>
-#include <linux/mutex.h>
 #include <linux/module.h>
 #include <linux/sched.h>
 #include <linux/wait.h>
@@ -217,95 +207,8 @@ int dl_recall(struct inode *inode)
 	return left ? 0 : -EBUSY;
 }
 
-/* The device a file system of @inode lives on (an nd namespace), or NULL */
-static struct device *dl_inode_device(struct inode *inode)
-{
-	struct block_device *bdev = inode->i_sb->s_bdev;
-
-	return bdev ? disk_to_dev(bdev->bd_disk)->parent : NULL;
-}
-
-static bool dl_device_pinned(struct device *dev)
-{
-	struct dl_lease *dl;
-	bool pinned = false;
-
-	spin_lock(&dl_lock);
-	list_for_each_entry(dl, &dl_all_leases, global)
-		if (dl->npages && dl_inode_device(dl->inode) == dev) {
-			pinned = true;
-			break;
-		}
-	spin_unlock(&dl_lock);
-	return pinned;
-}
-
-/* @dev loses its driver: revoke every pin of its files, then wait. */
-static void dl_revoke_device(struct device *dev)
-{
-	struct dl_lease *dl;
-	bool any = false;
-
-	spin_lock(&dl_lock);
-	list_for_each_entry(dl, &dl_all_leases, global) {
-		if (dl->npages && dl_inode_device(dl->inode) == dev) {
-			dl_revoke_mark(dl);
-			any = true;
-		}
-	}
-	spin_unlock(&dl_lock);
-	if (!any)
-		return;
-	dl_revoke_run();
-	if (!wait_event_timeout(dl_revoked_wq, !dl_device_pinned(dev), 10 * HZ))
-		dev_warn(dev, "daxlease: pages still pinned as the device goes away (io_uring buffers cannot be revoked)\n");
-}
-
-static int dl_bus_event(struct notifier_block *nb, unsigned long action,
-			void *data)
-{
-	if (action == BUS_NOTIFY_UNBIND_DRIVER)
-		dl_revoke_device(data);
-	return NOTIFY_DONE;
-}
-
-#define DL_BUSES	4
-
-/* buses watched for device removal (dl_bus_mutex) */
-static DEFINE_MUTEX(dl_bus_mutex);
-static const struct bus_type *dl_buses[DL_BUSES];
-static struct notifier_block dl_bus_nb[DL_BUSES];
-
-/*
- * A lease on @inode was taken: watch the bus of the device its file system
- * lives on, once per bus.  Without a free slot removal is not watched.
- */
-void dl_watch_device(struct inode *inode)
-{
-	struct device *dev = dl_inode_device(inode);
-	int i;
-
-	if (!dev || !dev->bus)
-		return;
-	mutex_lock(&dl_bus_mutex);
-	for (i = 0; i < DL_BUSES && dl_buses[i] != dev->bus; i++) {
-		if (dl_buses[i])
-			continue;
-		dl_bus_nb[i].notifier_call = dl_bus_event;
-		if (!bus_register_notifier(dev->bus, &dl_bus_nb[i]))
-			dl_buses[i] = dev->bus;
-		break;
-	}
-	mutex_unlock(&dl_bus_mutex);
-}
-
 /* rmmod: no lease is left, so nothing can queue the work any more */
 void dl_revoke_exit(void)
 {
-	int i;
-
-	for (i = 0; i < DL_BUSES; i++)
-		if (dl_buses[i])
-			bus_unregister_notifier(dl_buses[i], &dl_bus_nb[i]);
 	flush_work(&dl_revoke_work);
 }

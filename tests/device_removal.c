@@ -1,21 +1,33 @@
 /*
- * Device removal with pinned pages, daxlease loaded, as an administrator
- * does it: namespace2.0 (the test bed's device-dax namespace) is made an
- * fsdax namespace with an XFS, then an ext4 file system mounted -o
- * dax=always; this process leases (48) an 8 MiB file there, maps it and
- * registers it as an MR; then the namespace is unbound from nd_pmem.  On a
- * kernel that lets that happen with the pages pinned, deregistering the MR
- * afterwards unpins struct pages that are gone (a page fault in
- * unpin_user_page_range_dirty_lock()). Expected: the unbind succeeds, the
- * pins were revoked before (IBV_EVENT_DEVICE_FATAL on our context, no page
- * in /proc/self/file_pins), ibv_dereg_mr returns 0, and the namespace binds
- * and becomes device-dax again afterwards.  The kernel log is checked by
- * the runner (no BUG, no warning).
+ * Device removal with pinned pages, as an administrator does it, on XFS and
+ * on ext4: namespace2.0 (the test bed's device-dax namespace, 384 MiB) is
+ * made an fsdax namespace with the file system mounted -o dax=always; this
+ * process leases an 8 MiB file unbreakably (48), maps it and registers it
+ * as an MR; then the namespace is unbound from nd_pmem with the MR alive.
+ *
+ * Without revocation the unbind frees the struct pages under the pins, and
+ * deregistering the MR afterwards unpins freed memory (a page fault in
+ * unpin_user_page_range_dirty_lock(), a panic).  Expected: the unbind
+ * returns success; our verbs context was revoked first
+ * (IBV_EVENT_DEVICE_FATAL), we got SIGIO as for a recall and the lease is
+ * gone; /proc/self/file_pins and /proc/daxlease are empty; ibv_dereg_mr
+ * returns 0; the file system unmounts (on ext4 the stock kernel would crash
+ * evicting a mapped file left open across the removal: the module drops
+ * the leased files' DAX entries before the pages go); the namespace binds
+ * again and its file system mounts with the file intact.
+ *
+ * Then a media error on a pinned page of another file there: madvise
+ * (MADV_HWPOISON) returns 0, we get SIGBUS as every mapper does on a stock
+ * kernel, and the pins of the file are revoked as by a recall, with the
+ * same outcome as above.  The namespace is made device-dax again at the
+ * end, which gives it fresh struct pages (no poisoned one left).  The
+ * runner checks the kernel log (no BUG, no warning).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +53,17 @@
 #define BIND		"/sys/bus/nd/drivers/nd_pmem/bind"
 #define MNT		"/run/daxlease/removal"
 #define FILE_SIZE	(8UL << 20)
-#define FS_POINTS	7
+#define FS_POINTS	16
+
+static volatile sig_atomic_t sigio, sigbus;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGIO)
+		sigio++;
+	else
+		sigbus++;
+}
 
 static bool run_quiet(char *const argv[], char **out)
 {
@@ -76,23 +98,130 @@ static int async_event(struct ibv_context *ctx, unsigned int ms)
 {
 	struct pollfd p = { .fd = ctx->async_fd, .events = POLLIN };
 	struct ibv_async_event ev;
-	int type;
+	long long end = clock_ms() + ms;
+	int type, n;
 
-	if (poll(&p, 1, ms) != 1 || ibv_get_async_event(ctx, &ev))
+	do	/* SIGIO interrupts the poll */
+		n = poll(&p, 1, end - clock_ms() > 0 ? end - clock_ms() : 0);
+	while (n < 0 && errno == EINTR);
+	if (n != 1 || ibv_get_async_event(ctx, &ev))
 		return -1;
 	type = ev.event_type;
 	ibv_ack_async_event(&ev);
 	return type;
 }
 
+static bool do_mount(const char *devpath, const char *fs)
+{
+	if (!mount(devpath, MNT, fs, 0, "dax=always"))
+		return true;
+	diag("mount %s on %s: %s", devpath, MNT, errno_name(errno));
+	return false;
+}
+
+/* A leased, mapped and registered file: what the device takes away. */
+struct pinned {
+	char path[PATH_MAX];
+	int fd;
+	void *map;
+	struct verbs v;
+	struct ibv_mr *mr;
+};
+
+static bool pinned_setup(struct pinned *p, uint64_t seed)
+{
+	memset(p, 0, sizeof(*p));
+	p->fd = fs_file_create(MNT, FILE_SIZE, seed, p->path, sizeof(p->path));
+	/* durable, so that it is there after the removal */
+	if (p->fd < 0 || fsync(p->fd) || syncfs(p->fd) ||
+	    lease_set(p->fd, F_UNBREAKABLE))
+		return false;
+	p->map = file_map(p->fd, FILE_SIZE);
+	if (!p->map || verbs_open(&p->v, env_rxe()))
+		return false;
+	p->mr = mr_reg(p->v.pd, p->map, FILE_SIZE);
+	return p->mr;
+}
+
+/*
+ * The points of a revocation, @what having happened (@done): the context
+ * got IBV_EVENT_DEVICE_FATAL, SIGIO came and the lease is gone, the reports
+ * are empty, ibv_dereg_mr returns 0.  Then everything is closed.
+ */
+static void pinned_revoked(struct pinned *p, const char *fs, bool done)
+{
+	int ev = -1, lease = -2, dereg = -1;
+	char *fp = NULL, *gv = NULL;
+	const char *step = "";
+
+	if (done)
+		ev = async_event(p->v.ctx, 10000);
+	ok(ev == IBV_EVENT_DEVICE_FATAL,
+	   "%s: our verbs context was revoked: IBV_EVENT_DEVICE_FATAL (event %d)",
+	   fs, ev);
+	if (done)
+		lease = lease_get(p->fd);
+	ok(sigio > 0 && lease == F_UNLCK,
+	   "%s: we got SIGIO (%d) and our lease is gone (F_GETLEASE %s)", fs,
+	   (int)sigio, lease_name(lease));
+	if (done) {
+		fp = fpins_get(0);
+		gv = text_read(DAXLEASE_PROC, &step);
+		if (!gv)
+			diag("%s %s: %s", step, DAXLEASE_PROC,
+			     errno_name(errno));
+	}
+	ok(fp && !*fp && gv && !*gv,
+	   "%s: /proc/self/file_pins and /proc/daxlease are empty", fs);
+	if (fp && *fp)
+		diag_text("file_pins", fp);
+	if (gv && *gv)
+		diag_text("/proc/daxlease", gv);
+	free(fp);
+	free(gv);
+	if (p->mr)
+		dereg = ibv_dereg_mr(p->mr);
+	ok(dereg == 0, "%s: ibv_dereg_mr afterwards returns 0", fs);
+	if (p->map)
+		munmap(p->map, FILE_SIZE);
+	if (p->fd >= 0)
+		close(p->fd);
+	verbs_close(&p->v);
+}
+
+/*
+ * A media error on a pinned page (MADV_HWPOISON, root): we get SIGBUS as
+ * every mapper does on a stock kernel, and the pins of the file are revoked
+ * as by a recall, so that the NIC stops using the poisoned block.
+ */
+static void media_error(const char *fs, uint64_t seed)
+{
+	struct pinned p;
+	bool set, poisoned = false;
+
+	set = pinned_setup(&p, seed);
+	ok(set, "%s: again an 8 MiB file leased (48), mapped and registered",
+	   fs);
+	sigio = sigbus = 0;
+	if (set) {
+		poisoned = !madvise((char *)p.map + 4096, 4096,
+				    MADV_HWPOISON);
+		if (!poisoned)
+			diag("madvise MADV_HWPOISON: %s", errno_name(errno));
+	}
+	ok(poisoned && sigbus > 0,
+	   "%s: a memory failure on a pinned page (MADV_HWPOISON): 0, and we got SIGBUS (%d) as stock",
+	   fs, (int)sigbus);
+	pinned_revoked(&p, fs, poisoned);
+	unlink(p.path);
+}
+
 static void test_fs(const char *fs, uint64_t seed)
 {
-	char dev[32] = "", devpath[64], path[PATH_MAX], *fp = NULL;
-	bool setup = false, unbound = false, bound;
-	struct ibv_mr *mr = NULL;
-	struct verbs v = { 0 };
-	void *map = NULL;
-	int fd = -1, ev = -1, dereg = -1;
+	bool setup = false, unbound = false, mounted = false, bound = false;
+	char dev[32] = "", devpath[64];
+	struct pinned p = { .fd = -1 };
+	int fd, check = -1;
 
 	if (ns_fsdax(dev)) {
 		snprintf(devpath, sizeof(devpath), "/dev/%s", dev);
@@ -101,45 +230,44 @@ static void test_fs(const char *fs, uint64_t seed)
 				  (char *[]){ "mkfs.xfs", "-q", "-f", devpath,
 					      NULL } :
 				  (char *[]){ "mkfs.ext4", "-q", "-F", "-b",
-					      "4096", devpath, NULL }, NULL) &&
-			!mount(devpath, MNT, fs, 0, "dax=always");
+					      "4096", devpath, NULL }, NULL);
+		mounted = setup = setup && do_mount(devpath, fs);
 	}
-	if (setup) {
-		fd = fs_file_create(MNT, FILE_SIZE, seed, path, sizeof(path));
-		setup = fd >= 0 && !lease_set(fd, F_LAYOUT | F_EXCLUSIVE);
-		map = setup ? file_map(fd, FILE_SIZE) : NULL;
-		setup = map && !verbs_open(&v, env_rxe());
-		mr = setup ? mr_reg(v.pd, map, FILE_SIZE) : NULL;
-	}
-	ok(mr != NULL,
+	setup = setup && pinned_setup(&p, seed);
+	ok(setup,
 	   "%s: " NS " as fsdax (%s), 8 MiB file leased (48), mapped and registered",
 	   fs, dev);
-	if (mr)
+
+	sigio = 0;
+	if (setup)
 		unbound = !write_str(UNBIND, NS);
 	ok(unbound, "%s: unbind " NS " from nd_pmem with the MR alive: success",
 	   fs);
-	if (unbound)
-		ev = async_event(v.ctx, 10000);
-	ok(ev == IBV_EVENT_DEVICE_FATAL,
-	   "%s: our verbs context was revoked first: IBV_EVENT_DEVICE_FATAL (event %d)",
-	   fs, ev);
-	if (unbound)
-		fp = fpins_get(0);
-	ok(fp && !*fp, "%s: /proc/self/file_pins is empty", fs);
-	if (fp && *fp)
-		diag_text("file_pins", fp);
-	free(fp);
-	if (mr)
-		dereg = ibv_dereg_mr(mr);
-	ok(dereg == 0, "%s: ibv_dereg_mr afterwards returns 0 (no crash)", fs);
-	if (map)
-		munmap(map, FILE_SIZE);
-	if (fd >= 0)
-		close(fd);
-	verbs_close(&v);
-	umount2(MNT, MNT_DETACH);
-	bound = !unbound || !write_str(BIND, NS);
+	pinned_revoked(&p, fs, unbound);
+
+	if (mounted && umount(MNT)) {
+		diag("umount %s: %s", MNT, errno_name(errno));
+		umount2(MNT, MNT_DETACH);
+	} else {
+		mounted = false;
+	}
+	ok(unbound && !mounted, "%s: the file system unmounts after the removal",
+	   fs);
+	bound = unbound && !write_str(BIND, NS);
 	ok(bound, "%s: " NS " binds to nd_pmem again", fs);
+	mounted = bound && do_mount(devpath, fs);
+	if (mounted) {
+		fd = open(p.path, O_RDONLY);
+		check = fd < 0 ? -1 : pattern_file_check(fd, FILE_SIZE, seed);
+		if (fd >= 0)
+			close(fd);
+		unlink(p.path);
+	}
+	ok(check == 0, "%s: its file system mounts again, the file intact", fs);
+
+	media_error(fs, seed + 1);
+	if (mounted && umount(MNT))
+		diag("umount %s: %s", MNT, errno_name(errno));
 	ok(!module_unload(DAXLEASE_MODULE_NAME) && !module_load(env_module()),
 	   "%s: nothing left behind: the module unloads (and is loaded again)",
 	   fs);
@@ -147,17 +275,24 @@ static void test_fs(const char *fs, uint64_t seed)
 
 int main(void)
 {
+	struct sigaction sa = { .sa_handler = on_signal };
 	bool was_loaded;
 	uint64_t seed;
 
 	plan(1 + 2 * FS_POINTS + 1 + 1);
+	sigaction(SIGIO, &sa, NULL);
+	/* memory failure: as to every mapper (the handler returns: it came
+	 * from madvise(), not from a load) */
+	sigaction(SIGBUS, &sa, NULL);
 	seed = pattern_seed();
 	was_loaded = module_begin();
 	test_fs("xfs", seed);
 	test_fs("ext4", seed);
 	ok(run_quiet((char *[]){ "ndctl", "create-namespace", "-f", "-e", NS,
-				 "-m", "devdax", "--map=mem", NULL }, NULL),
-	   NS " is device-dax again");
+				 "-m", "devdax", "--map=mem", NULL }, NULL) &&
+	   !access(env_get("DAXLEASE_DEVDAX") ?: "", F_OK),
+	   NS " is device-dax again (%s, which the other tests use)",
+	   env_get("DAXLEASE_DEVDAX"));
 	module_end(was_loaded);
 	return done_testing();
 }
