@@ -143,7 +143,7 @@ static void dl_drop_dax_entries(struct inode *inode)
 static void dl_device_unbind(struct device *dev)
 {
 	struct inode *inodes[DL_INODES];
-	struct inode **seen = NULL;
+	struct inode **seen = NULL, **more;
 	unsigned int nseen = 0, n, i;
 	int ret;
 
@@ -159,13 +159,14 @@ static void dl_device_unbind(struct device *dev)
 					 inodes[i]->i_ino, inodes[i]->i_sb->s_id);
 			dl_drop_dax_entries(inodes[i]);
 		}
-		seen = krealloc_array(seen, nseen + n, sizeof(*seen),
+		more = krealloc_array(seen, nseen + n, sizeof(*seen),
 				      GFP_KERNEL);
-		if (!seen) {
+		if (!more) {
 			for (i = 0; i < n; i++)
 				iput(inodes[i]);
 			break;
 		}
+		seen = more;
 		/* the references keep them from being reused while seen */
 		memcpy(seen + nseen, inodes, n * sizeof(*seen));
 		nseen += n;
