@@ -221,6 +221,10 @@ void dl_watch_device(struct inode *inode)
 
 	if (!dev || !dev->bus)
 		return;
+	/* the usual case, without the mutex: watched already */
+	for (i = 0; i < DL_BUSES; i++)
+		if (READ_ONCE(dl_buses[i]) == dev->bus)
+			return;
 	mutex_lock(&dl_bus_mutex);
 	for (i = 0; i < DL_BUSES; i++) {
 		if (dl_buses[i] == dev->bus)
@@ -229,7 +233,7 @@ void dl_watch_device(struct inode *inode)
 			continue;
 		dl_bus_nb[i].notifier_call = dl_bus_event;
 		if (!bus_register_notifier(dev->bus, &dl_bus_nb[i]))
-			dl_buses[i] = dev->bus;
+			WRITE_ONCE(dl_buses[i], dev->bus);
 		break;
 	}
 	mutex_unlock(&dl_bus_mutex);
