@@ -18,9 +18,10 @@
  *
  * Then a media error on a pinned page of another file there: madvise
  * (MADV_HWPOISON) returns 0 and we get SIGBUS, as every mapper does on a
- * stock kernel; the memory stays, and so do the pins until we deregister.  The namespace is made device-dax again at the
- * end, which gives it fresh struct pages (no poisoned one left).  The
- * runner checks the kernel log (no BUG, no warning).
+ * stock kernel; the memory stays, and so do the pins until we deregister.
+ * The namespace is made device-dax again at the end, which gives it fresh
+ * struct pages (no poisoned one left).  The runner checks the kernel log
+ * (no BUG, no warning).
  */
 #include <errno.h>
 #include <fcntl.h>
