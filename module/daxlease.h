@@ -171,6 +171,11 @@ void dl_revoked_wake(void);
 int dl_recall(struct inode *inode);
 void dl_revoke_exit(void);
 
+/* device.c */
+bool dl_device_dying(struct inode *inode);
+void dl_watch_device(struct inode *inode);
+void dl_device_exit(void);
+
 /* report.c */
 int dl_proc_show(struct seq_file *m, struct task_struct *task);
 int dl_report_init(void);

@@ -533,6 +533,9 @@ int dl_setlease(struct file *filp, int arg, struct file_lease **flp,
 	spin_unlock(&dl_lock);
 out_unlock:
 	inode_unlock(inode);
+	/* outside i_rwsem: it may wait for a running bus notifier (a recall) */
+	if (!ret && dl_fsdax_file(inode))
+		dl_watch_device(inode);
 out_free:
 	kfree(dli);
 	if (dl) {

@@ -103,6 +103,7 @@ static void __exit dl_exit(void)
 {
 	/* no lease, orphan or owner is left: each holds a module reference */
 	dl_unregister(&dl_ops);
+	dl_device_exit();
 	dl_revoke_exit();
 	dl_report_exit();
 	dl_hooks_put();

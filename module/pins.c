@@ -102,7 +102,7 @@ int dl_gup_longterm(struct vm_area_struct *vma, unsigned int gup_flags,
 {
 	struct inode *inode = file_inode(vma->vm_file);
 	struct dl_lease *dl;
-	bool leased, revocable;
+	bool leased, revocable, dying;
 
 	spin_lock(&dl_lock);
 	dl = dl_live_lease(inode, task_tgid(current));
@@ -110,6 +110,7 @@ int dl_gup_longterm(struct vm_area_struct *vma, unsigned int gup_flags,
 	/* 48 needs an eligible file already; revocation needs it too */
 	revocable = dl && (dl->unbreakable ||
 			   (dl_in_owner_scope() && dl_fsdax_file(inode)));
+	dying = dl && dl_device_dying(inode);
 	spin_unlock(&dl_lock);
 
 	/* no layout lease on the file at all: stock's answer (ODP fallbacks) */
@@ -120,6 +121,9 @@ int dl_gup_longterm(struct vm_area_struct *vma, unsigned int gup_flags,
 		return -EOPNOTSUPP;
 	/* a breakable lease, but nobody could revoke these pins */
 	if (!revocable)
+		return -EPERM;
+	/* its device is going away: its leases are being recalled */
+	if (dying)
 		return -EPERM;
 	/* from now on the core fails pins that this module does not charge */
 	pins->admitted = true;
@@ -183,8 +187,9 @@ static int dl_charge(struct daxlease_pins *pins, void *key,
 
 	/* re-check: the lease may have gone since check_vma_flags() */
 	dl = dl_live_lease(inode, task_tgid(current));
-	if (!dl || (!dl->unbreakable && key == current->mm))
-		return -EPERM;	/* gone, or breakable and not revocable */
+	if (!dl || (!dl->unbreakable && key == current->mm) ||
+	    dl_device_dying(inode))
+		return -EPERM;	/* gone, breakable and not revocable, or dying */
 
 	owner = pins->owner ?: dl_owner_find(key);
 	rec = owner ? dl_rec_find(owner, dl) : NULL;

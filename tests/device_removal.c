@@ -1,0 +1,329 @@
+/*
+ * Device removal with pinned pages, as an administrator does it, on XFS and
+ * on ext4: namespace2.0 (the test bed's device-dax namespace, 384 MiB) is
+ * made an fsdax namespace with the file system mounted -o dax=always; this
+ * process leases an 8 MiB file unbreakably (48), maps it and registers it
+ * as an MR; then the namespace is unbound from nd_pmem with the MR alive.
+ *
+ * Without revocation the unbind frees the struct pages under the pins, and
+ * deregistering the MR afterwards unpins freed memory (a page fault in
+ * unpin_user_page_range_dirty_lock(), a panic).  Expected: the unbind
+ * returns success; our verbs context was revoked first
+ * (IBV_EVENT_DEVICE_FATAL), we got SIGIO as for a recall and the lease is
+ * gone; /proc/self/file_pins and /proc/daxlease are empty; ibv_dereg_mr
+ * returns 0; the file system unmounts (on ext4 the stock kernel would crash
+ * evicting a mapped file left open across the removal: the module drops
+ * the leased files' DAX entries before the pages go); the namespace binds
+ * again and its file system mounts with the file intact.
+ *
+ * Then a media error on a pinned page of another file there: madvise
+ * (MADV_HWPOISON) returns 0 and we get SIGBUS, as every mapper does on a
+ * stock kernel; the memory stays, and so do the pins until we deregister.
+ * The namespace is made device-dax again at the end, which gives it fresh
+ * struct pages (no poisoned one left).  The runner checks the kernel log
+ * (no BUG, no warning).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "env.h"
+#include "fsdax.h"
+#include "kmod.h"
+#include "lease.h"
+#include "pattern.h"
+#include "proc.h"
+#include "report.h"
+#include "tap.h"
+#include "verbs.h"
+
+#define NS		"namespace2.0"
+#define UNBIND		"/sys/bus/nd/drivers/nd_pmem/unbind"
+#define BIND		"/sys/bus/nd/drivers/nd_pmem/bind"
+#define MNT		"/run/daxlease/removal"
+#define FILE_SIZE	(8UL << 20)
+#define FS_POINTS	14
+
+static volatile sig_atomic_t sigio, sigbus;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGIO)
+		sigio++;
+	else
+		sigbus++;
+}
+
+static bool run_quiet(char *const argv[], char **out)
+{
+	struct cmd c = CMD_INIT;
+	bool good;
+
+	good = !cmd_run(&c, CMD_SAME_USER, argv) && c.status == 0;
+	if (!good)
+		cmd_diag(&c);
+	if (out)
+		*out = good && c.out ? strdup(c.out) : NULL;
+	cmd_free(&c);
+	return good;
+}
+
+/* Make NS an fsdax namespace; its block device name (31 chars) in @dev. */
+static bool ns_fsdax(char *dev)
+{
+	char *out = NULL, *p;
+	bool good;
+
+	good = run_quiet((char *[]){ "ndctl", "create-namespace", "-f", "-e",
+				     NS, "-m", "fsdax", "--map=mem", NULL },
+			 &out);
+	p = out ? strstr(out, "\"blockdev\":\"") : NULL;
+	good = good && p && sscanf(p + 12, "%31[^\"]", dev) == 1;
+	free(out);
+	return good;
+}
+
+static int async_event(struct ibv_context *ctx, unsigned int ms)
+{
+	struct pollfd p = { .fd = ctx->async_fd, .events = POLLIN };
+	struct ibv_async_event ev;
+	long long end = clock_ms() + ms;
+	int type, n;
+
+	do	/* SIGIO interrupts the poll */
+		n = poll(&p, 1, end - clock_ms() > 0 ? end - clock_ms() : 0);
+	while (n < 0 && errno == EINTR);
+	if (n != 1 || ibv_get_async_event(ctx, &ev))
+		return -1;
+	type = ev.event_type;
+	ibv_ack_async_event(&ev);
+	return type;
+}
+
+static bool do_mount(const char *devpath, const char *fs)
+{
+	if (!mount(devpath, MNT, fs, 0, "dax=always"))
+		return true;
+	diag("mount %s on %s: %s", devpath, MNT, errno_name(errno));
+	return false;
+}
+
+/* A leased, mapped and registered file: what the device takes away. */
+struct pinned {
+	char path[PATH_MAX];
+	int fd;
+	void *map;
+	struct verbs v;
+	struct ibv_mr *mr;
+};
+
+static bool pinned_setup(struct pinned *p, uint64_t seed)
+{
+	memset(p, 0, sizeof(*p));
+	p->fd = fs_file_create(MNT, FILE_SIZE, seed, p->path, sizeof(p->path));
+	/* durable, so that it is there after the removal */
+	if (p->fd < 0 || fsync(p->fd) || syncfs(p->fd) ||
+	    lease_set(p->fd, F_UNBREAKABLE))
+		return false;
+	p->map = file_map(p->fd, FILE_SIZE);
+	if (!p->map || verbs_open(&p->v, env_rxe()))
+		return false;
+	p->mr = mr_reg(p->v.pd, p->map, FILE_SIZE);
+	return p->mr;
+}
+
+/*
+ * The points of a revocation, @what having happened (@done): the context
+ * got IBV_EVENT_DEVICE_FATAL, SIGIO came and the lease is gone, the reports
+ * are empty, ibv_dereg_mr returns 0.  Then everything is closed.
+ */
+static void pinned_revoked(struct pinned *p, const char *fs, bool done)
+{
+	int ev = -1, lease = -2, dereg = -1;
+	char *fp = NULL, *gv = NULL;
+	const char *step = "";
+
+	if (done)
+		ev = async_event(p->v.ctx, 10000);
+	ok(ev == IBV_EVENT_DEVICE_FATAL,
+	   "%s: our verbs context was revoked: IBV_EVENT_DEVICE_FATAL (event %d)",
+	   fs, ev);
+	if (done)
+		lease = lease_get(p->fd);
+	ok(sigio > 0 && lease == F_UNLCK,
+	   "%s: we got SIGIO (%d) and our lease is gone (F_GETLEASE %s)", fs,
+	   (int)sigio, lease_name(lease));
+	if (done) {
+		fp = fpins_get(0);
+		gv = text_read(DAXLEASE_PROC, &step);
+		if (!gv)
+			diag("%s %s: %s", step, DAXLEASE_PROC,
+			     errno_name(errno));
+	}
+	ok(fp && !*fp && gv && !*gv,
+	   "%s: /proc/self/file_pins and /proc/daxlease are empty", fs);
+	if (fp && *fp)
+		diag_text("file_pins", fp);
+	if (gv && *gv)
+		diag_text("/proc/daxlease", gv);
+	free(fp);
+	free(gv);
+	if (p->mr)
+		dereg = ibv_dereg_mr(p->mr);
+	ok(dereg == 0, "%s: ibv_dereg_mr afterwards returns 0", fs);
+	if (p->map)
+		munmap(p->map, FILE_SIZE);
+	if (p->fd >= 0)
+		close(p->fd);
+	verbs_close(&p->v);
+}
+
+/*
+ * A media error on a pinned page (MADV_HWPOISON, root): we get SIGBUS as
+ * every mapper does on a stock kernel.  The memory stays, so the pins stay
+ * valid: they are left to their holder, whose ibv_dereg_mr returns 0, and
+ * then nothing is left.
+ */
+static void media_error(const char *fs, uint64_t seed)
+{
+	bool set, poisoned = false, listed = false;
+	int dereg = -1, unlock = -1;
+	char *fp = NULL, *gv = NULL;
+	const char *step = "";
+	struct pinned p;
+
+	set = pinned_setup(&p, seed);
+	ok(set, "%s: again an 8 MiB file leased (48), mapped and registered",
+	   fs);
+	sigbus = 0;
+	if (set) {
+		poisoned = !madvise((char *)p.map + 4096, 4096,
+				    MADV_HWPOISON);
+		if (!poisoned)
+			diag("madvise MADV_HWPOISON: %s", errno_name(errno));
+	}
+	ok(poisoned && sigbus > 0,
+	   "%s: a memory failure on a pinned page (MADV_HWPOISON): 0, and we got SIGBUS (%d) as stock",
+	   fs, (int)sigbus);
+	if (poisoned) {
+		fp = fpins_get(0);
+		listed = fp && strstr(fp, p.path);
+		free(fp);
+		dereg = ibv_dereg_mr(p.mr);
+		p.mr = NULL;
+		unlock = dereg ? -1 : lease_set(p.fd, F_UNLCK);
+	}
+	ok(listed && dereg == 0 && unlock == 0,
+	   "%s: the pin is left to us (file_pins lists the file), ibv_dereg_mr returns 0, then F_UNLCK 0",
+	   fs);
+	fp = poisoned ? fpins_get(0) : NULL;
+	gv = poisoned ? text_read(DAXLEASE_PROC, &step) : NULL;
+	ok(fp && !*fp && gv && !*gv,
+	   "%s: /proc/self/file_pins and /proc/daxlease are empty", fs);
+	if (fp && *fp)
+		diag_text("file_pins", fp);
+	if (gv && *gv)
+		diag_text("/proc/daxlease", gv);
+	free(fp);
+	free(gv);
+	if (p.mr)
+		ibv_dereg_mr(p.mr);
+	if (p.map)
+		munmap(p.map, FILE_SIZE);
+	if (p.fd >= 0)
+		close(p.fd);
+	verbs_close(&p.v);
+	unlink(p.path);
+}
+
+static void test_fs(const char *fs, uint64_t seed)
+{
+	bool setup = false, unbound = false, mounted = false, bound = false;
+	char dev[32] = "", devpath[64];
+	struct pinned p = { .fd = -1 };
+	int fd, check = -1;
+
+	if (ns_fsdax(dev)) {
+		snprintf(devpath, sizeof(devpath), "/dev/%s", dev);
+		mkdir(MNT, 0755);
+		setup = run_quiet(!strcmp(fs, "xfs") ?
+				  (char *[]){ "mkfs.xfs", "-q", "-f", devpath,
+					      NULL } :
+				  (char *[]){ "mkfs.ext4", "-q", "-F", "-b",
+					      "4096", devpath, NULL }, NULL);
+		mounted = setup = setup && do_mount(devpath, fs);
+	}
+	setup = setup && pinned_setup(&p, seed);
+	ok(setup,
+	   "%s: " NS " as fsdax (%s), 8 MiB file leased (48), mapped and registered",
+	   fs, dev);
+
+	sigio = 0;
+	if (setup)
+		unbound = !write_str(UNBIND, NS);
+	ok(unbound, "%s: unbind " NS " from nd_pmem with the MR alive: success",
+	   fs);
+	pinned_revoked(&p, fs, unbound);
+
+	if (mounted && umount(MNT)) {
+		diag("umount %s: %s", MNT, errno_name(errno));
+		umount2(MNT, MNT_DETACH);
+	} else {
+		mounted = false;
+	}
+	ok(unbound && !mounted, "%s: the file system unmounts after the removal",
+	   fs);
+	bound = unbound && !write_str(BIND, NS);
+	ok(bound, "%s: " NS " binds to nd_pmem again", fs);
+	mounted = bound && do_mount(devpath, fs);
+	if (mounted) {
+		fd = open(p.path, O_RDONLY);
+		check = fd < 0 ? -1 : pattern_file_check(fd, FILE_SIZE, seed);
+		if (fd >= 0)
+			close(fd);
+		unlink(p.path);
+	}
+	ok(check == 0, "%s: its file system mounts again, the file intact", fs);
+
+	media_error(fs, seed + 1);
+	if (mounted && umount(MNT))
+		diag("umount %s: %s", MNT, errno_name(errno));
+	ok(!module_unload(DAXLEASE_MODULE_NAME) && !module_load(env_module()),
+	   "%s: nothing left behind: the module unloads (and is loaded again)",
+	   fs);
+}
+
+int main(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	bool was_loaded;
+	uint64_t seed;
+
+	plan(1 + 2 * FS_POINTS + 1 + 1);
+	sigaction(SIGIO, &sa, NULL);
+	/* memory failure: as to every mapper (the handler returns: it came
+	 * from madvise(), not from a load) */
+	sigaction(SIGBUS, &sa, NULL);
+	seed = pattern_seed();
+	was_loaded = module_begin();
+	test_fs("xfs", seed);
+	test_fs("ext4", seed);
+	ok(run_quiet((char *[]){ "ndctl", "create-namespace", "-f", "-e", NS,
+				 "-m", "devdax", "--map=mem", NULL }, NULL) &&
+	   !access(env_get("DAXLEASE_DEVDAX") ?: "", F_OK),
+	   NS " is device-dax again (%s, which the other tests use)",
+	   env_get("DAXLEASE_DEVDAX"));
+	module_end(was_loaded);
+	return done_testing();
+}
