@@ -201,7 +201,7 @@ static bool first_writes(int fd)
 						mr->rkey);
 			t3 = now_ns();
 			good = mr && !st && file_holds_src(fd, WRITE_LEN);
-			diag("%s round %d: reg %.1f ms, first write %.1f ms, second %.1f ms, status %d",
+			diag("%s round %d: reg, first, second write %.1f, %.1f, %.1f ms; %d",
 			     kind_name[kk], r, (t1 - t0) / 1e6, (t2 - t1) / 1e6,
 			     (t3 - t2) / 1e6, st);
 			if (!good)
