@@ -97,4 +97,16 @@ static inline int dl_lm_open_conflict(struct file *filp, int arg)
 #define DL_LMOPS_COMPAT
 #endif
 
+/*
+ * Where the core asks the lease manager when a lease break times out
+ * (lm_breaker_timedout), the module forgets the lease there (lease.c); the
+ * 6.12 hooks route that removal through lm_change(F_UNLCK) instead.
+ */
+#ifdef DAXLEASE_HAVE_LM_BREAKER_TIMEDOUT
+bool dl_lm_breaker_timedout(struct file_lease *fl);
+#define DL_LMOPS_TIMEDOUT .lm_breaker_timedout = dl_lm_breaker_timedout,
+#else
+#define DL_LMOPS_TIMEDOUT
+#endif
+
 #endif /* DAXLEASE_COMPAT_H */

@@ -77,6 +77,7 @@ static const struct lease_manager_operations dl_breakable_lmops = {
 	.lm_setup = dl_lm_setup,
 	.lm_breaker_owns_lease = dl_breakable_owns,
 	DL_LMOPS_COMPAT
+	DL_LMOPS_TIMEDOUT
 };
 
 static const struct lease_manager_operations dl_unbreakable_lmops = {
@@ -85,6 +86,7 @@ static const struct lease_manager_operations dl_unbreakable_lmops = {
 	.lm_setup = dl_lm_setup,
 	.lm_breaker_owns_lease = dl_unbreakable_owns,
 	DL_LMOPS_COMPAT
+	DL_LMOPS_TIMEDOUT
 };
 
 static bool dl_is_ours(const struct file_lease *fl)
@@ -376,6 +378,35 @@ static int dl_change(struct file_lease *fl, int arg, struct list_head *dispose,
 		dl_lease_free(dl);	/* live: no sleeping puts */
 	return ret;
 }
+
+#ifdef DAXLEASE_HAVE_LM_BREAKER_TIMEDOUT
+/*
+ * A break of one of our leases timed out (time_out_leases(), flc_lock
+ * held): the core removes the lease after this, so do first what
+ * dl_change() does for a timed-out F_UNLCK (the 6.12 hooks route it
+ * there): orphan a lease with pins, whose pins are then revoked
+ * (revoke.c), drop the record of one without.
+ */
+bool dl_lm_breaker_timedout(struct file_lease *fl)
+{
+	struct dl_lease *dl;
+
+	spin_lock(&dl_lock);
+	dl = dl_lease_by_file(fl->c.flc_file);
+	if (dl && dl->state == DL_PENDING)
+		dl = NULL;
+	else if (dl && dl->npages)
+		dl_lease_orphan(dl, fl->c.flc_file);
+	else if (dl)
+		dl_lease_unlink(dl);
+	if (dl && dl->state != DL_DEAD)
+		dl = NULL;	/* orphaned: freed at its last unpin */
+	spin_unlock(&dl_lock);
+	if (dl)
+		dl_lease_free(dl);	/* live: no sleeping puts */
+	return true;
+}
+#endif
 
 static int dl_breakable_change(struct file_lease *fl, int arg,
 			       struct list_head *dispose)

@@ -23,6 +23,7 @@ case $kernel_line in
 	source_tarball=/usr/src/$source_name.tar.xz
 	kernel_prefix=kernel
 	line_configs=()
+	fixes_dir=
 	;;
 7)
 	hooks_dir=$top/hooks-7
@@ -30,6 +31,8 @@ case $kernel_line in
 	source_tarball=$(kernel7_tarball)
 	kernel_prefix=kernel7
 	line_configs=("$top/scripts/config/test-7.config")
+	# stock bugs the test kernel fixes (hooks-7/test-kernel/series)
+	fixes_dir=$top/hooks-7/test-kernel
 	;;
 *)
 	printf '[daxlease] error: DAXLEASE_LINE is 6.12 or 7, not %s\n' "$kernel_line" >&2
@@ -69,6 +72,15 @@ hook_patches() {
 	done
 }
 
+# The test kernel's fixes of stock bugs, after the hooks (7.x only so far).
+fix_patches() {
+	local p
+	[ -n "$fixes_dir" ] || return 0
+	sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$fixes_dir/series" | while read -r p; do
+		echo "$fixes_dir/$p"
+	done
+}
+
 # Version of the line's source package.
 source_version() {
 	if [ "$kernel_line" = 7 ]; then
@@ -87,6 +99,7 @@ kernel_key() {
 		echo "$version"
 		cat "$hooks_dir/series"
 		hook_patches | xargs -r cat
+		fix_patches | xargs -r cat
 		cat "${kernel_configs[@]}"
 	} | sha256sum | cut -c1-16 | sed "s/^/$version-/"
 }
