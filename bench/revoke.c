@@ -33,7 +33,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -118,23 +117,6 @@ static int file_make(const char *dir, size_t len, char *path)
 	return fd;
 }
 
-/* The first async event of @ctx within @ms, or -1. */
-static int async_event(struct ibv_context *ctx, unsigned int ms)
-{
-	struct pollfd p = { .fd = ctx->async_fd, .events = POLLIN };
-	struct ibv_async_event ev;
-	int type, r;
-
-	do	/* the lease break's SIGIO interrupts the poll */
-		r = poll(&p, 1, ms);
-	while (r < 0 && errno == EINTR);
-	if (r != 1 || ibv_get_async_event(ctx, &ev))
-		return -1;
-	type = ev.event_type;
-	ibv_ack_async_event(&ev);
-	return type;
-}
-
 /* H: set up, say 'r' on @st, then do what @cmd says; report on @st. */
 static void holder(const char *path, size_t size, enum what what, int st,
 		   int cmd)
@@ -179,7 +161,7 @@ static void holder(const char *path, size_t size, enum what what, int st,
 		rep.ok &= !verbs_close(&v) && !lease_set(fd, F_UNLCK);
 		rep.teardown_ns = now_ns() - t0;
 	} else {
-		rep.event = async_event(v.ctx, EVENT_MS);
+		rep.event = verbs_async_event(v.ctx, EVENT_MS);
 		rep.ok = rep.event == IBV_EVENT_DEVICE_FATAL &&
 			 !ibv_dereg_mr(mr);
 		verbs_close(&v);

@@ -26,7 +26,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -94,23 +93,6 @@ static bool ns_fsdax(char *dev)
 	return good;
 }
 
-static int async_event(struct ibv_context *ctx, unsigned int ms)
-{
-	struct pollfd p = { .fd = ctx->async_fd, .events = POLLIN };
-	struct ibv_async_event ev;
-	long long end = clock_ms() + ms;
-	int type, n;
-
-	do	/* SIGIO interrupts the poll */
-		n = poll(&p, 1, end - clock_ms() > 0 ? end - clock_ms() : 0);
-	while (n < 0 && errno == EINTR);
-	if (n != 1 || ibv_get_async_event(ctx, &ev))
-		return -1;
-	type = ev.event_type;
-	ibv_ack_async_event(&ev);
-	return type;
-}
-
 static bool do_mount(const char *devpath, const char *fs)
 {
 	if (!mount(devpath, MNT, fs, 0, "dax=always"))
@@ -155,7 +137,7 @@ static void pinned_revoked(struct pinned *p, const char *fs, bool done)
 	const char *step = "";
 
 	if (done)
-		ev = async_event(p->v.ctx, 10000);
+		ev = verbs_async_event(p->v.ctx, 10000);
 	ok(ev == IBV_EVENT_DEVICE_FATAL,
 	   "%s: our verbs context was revoked: IBV_EVENT_DEVICE_FATAL (event %d)",
 	   fs, ev);

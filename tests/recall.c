@@ -127,24 +127,6 @@ static void wait_sigio(unsigned int ms)
 		sleep_ms(10);
 }
 
-/* The type of the first async event of @ctx within @ms, or -1. */
-static int async_event(struct ibv_context *ctx, unsigned int ms)
-{
-	struct pollfd p = { .fd = ctx->async_fd, .events = POLLIN };
-	long long end = clock_ms() + ms;
-	struct ibv_async_event ev;
-	int type, r;
-
-	do	/* SIGIO interrupts the poll */
-		r = poll(&p, 1, end - clock_ms() > 0 ? end - clock_ms() : 0);
-	while (r < 0 && errno == EINTR);
-	if (r != 1 || ibv_get_async_event(ctx, &ev))
-		return -1;
-	type = ev.event_type;
-	ibv_ack_async_event(&ev);
-	return type;
-}
-
 #define SETUP_FAIL(h, what) do {					\
 	(h)->setup = errno ?: EIO;					\
 	snprintf((h)->step, sizeof((h)->step), "%s", what);		\
@@ -209,7 +191,7 @@ static void holder_main(struct hold *h, int sock)
 		h->unlck = lease_set(fd, F_UNLCK) ? errno : 0;
 	} else {
 		/* ignore the break: the kernel revokes the whole context */
-		h->event = async_event(v.ctx, EVENT_WAIT_MS);
+		h->event = verbs_async_event(v.ctx, EVENT_WAIT_MS);
 		h->sigio = sigio_count;
 		h->dereg = ibv_dereg_mr(mr);
 		mr = NULL;

@@ -64,7 +64,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -977,14 +976,11 @@ static void scenario_killed(uint64_t *rng, int f, bool between)
 /* Did the context get IBV_EVENT_DEVICE_FATAL (it was revoked)? */
 static bool revoked(struct ibv_context *ctx)
 {
-	struct pollfd p = { .fd = ctx->async_fd, .events = POLLIN };
-	struct ibv_async_event ev;
 	bool fatal = false;
+	int type;
 
-	while (poll(&p, 1, 0) == 1 && !ibv_get_async_event(ctx, &ev)) {
-		fatal |= ev.event_type == IBV_EVENT_DEVICE_FATAL;
-		ibv_ack_async_event(&ev);
-	}
+	while ((type = verbs_async_event(ctx, 0)) >= 0)
+		fatal |= type == IBV_EVENT_DEVICE_FATAL;
 	return fatal;
 }
 

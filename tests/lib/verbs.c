@@ -1,6 +1,7 @@
 /* libibverbs helpers: see verbs.h. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -10,6 +11,7 @@
 #include "fsdax.h"
 #include "kmod.h"
 #include "pattern.h"
+#include "proc.h"
 #include "report.h"
 #include "tap.h"
 #include "verbs.h"
@@ -368,4 +370,21 @@ int verbs_rdma_write(struct verbs *v, struct ibv_qp *qp, struct ibv_mr *mr,
 		diag("RDMA WRITE completed with %s (vendor_err %#x)",
 		     ibv_wc_status_str(wc.status), wc.vendor_err);
 	return wc.status;
+}
+
+int verbs_async_event(struct ibv_context *ctx, unsigned int ms)
+{
+	struct pollfd p = { .fd = ctx->async_fd, .events = POLLIN };
+	long long end = clock_ms() + ms;
+	struct ibv_async_event ev;
+	int type, r;
+
+	do
+		r = poll(&p, 1, end - clock_ms() > 0 ? end - clock_ms() : 0);
+	while (r < 0 && errno == EINTR);
+	if (r != 1 || ibv_get_async_event(ctx, &ev))
+		return -1;
+	type = ev.event_type;
+	ibv_ack_async_event(&ev);
+	return type;
 }

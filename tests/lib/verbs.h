@@ -48,6 +48,13 @@ int verbs_connect_qp(struct verbs *v, struct ibv_qp *qp, uint32_t dest_qpn);
 /* Create qp[0] and qp[1] connected to each other; on error neither exists. */
 int verbs_create_pair(struct verbs *v, struct ibv_qp *qp[2]);
 
+/*
+ * The type of the first async event of @ctx within @ms (0: only one that
+ * is already there), acknowledged; -1 if none came.  A signal does not end
+ * the wait early (a lease break's SIGIO often comes with the event).
+ */
+int verbs_async_event(struct ibv_context *ctx, unsigned int ms);
+
 /* Destroy the QPs of a pair that exist; 0, or -1 if a destroy failed. */
 int verbs_destroy_pair(struct ibv_qp *qp[2]);
 
