@@ -41,6 +41,7 @@
 #include <linux/fdtable.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/hex.h>
 #include <linux/kdev_t.h>
 #include <linux/pid.h>
 #include <linux/proc_fs.h>
