@@ -128,8 +128,9 @@ static void dl_drop_dax_entries(struct inode *inode)
 	filemap_write_and_wait(mapping);
 	unmap_mapping_range(mapping, 0, 0, 1);
 	if (invalidate_inode_pages2(mapping))
-		pr_warn("daxlease: DAX entries of inode %lu on %s stay as its device goes away\n",
-			inode->i_ino, inode->i_sb->s_id);
+		/* i_ino: unsigned long on 6.12, u64 on 7.x */
+		pr_warn("daxlease: DAX entries of inode %llu on %s stay as its device goes away\n",
+			(unsigned long long)inode->i_ino, inode->i_sb->s_id);
 }
 
 /* @dev loses its driver: recall every lease of its files, then wait. */
@@ -148,8 +149,9 @@ static void dl_device_unbind(struct device *dev)
 		for (i = 0; i < n; i++) {
 			ret = dl_recall(inodes[i]);
 			if (ret == -EBUSY)
-				dev_warn(dev, "daxlease: inode %lu on %s: pages pinned by io_uring cannot be revoked; unpinning them after the removal touches freed memory\n",
-					 inodes[i]->i_ino, inodes[i]->i_sb->s_id);
+				dev_warn(dev, "daxlease: inode %llu on %s: pages pinned by io_uring cannot be revoked; unpinning them after the removal touches freed memory\n",
+					 (unsigned long long)inodes[i]->i_ino,
+					 inodes[i]->i_sb->s_id);
 			dl_drop_dax_entries(inodes[i]);
 		}
 		more = krealloc_array(seen, nseen + n, sizeof(*seen),
