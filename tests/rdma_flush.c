@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "env.h"
+#include "flushenv.h"
 #include "fsdax.h"
 #include "kmod.h"
 #include "lease.h"
@@ -394,6 +395,8 @@ int main(void)
 	void *anon;
 	int i, teardown = 0;
 
+	if (flush_rdma_core_env())
+		bail_out("cannot point libibverbs at the rxe provider of .rdma-core");
 	plan(2 + 3 + DAX_FS_COUNT * (FS_POINTS + LEGACY_POINTS) + 1 + 1 + 1);
 	c.seed = pattern_seed();
 	c.src_seed = ~c.seed;

@@ -27,6 +27,7 @@
 
 #include "chain.h"
 #include "env.h"
+#include "flushenv.h"
 #include "fsdax.h"
 #include "kmod.h"
 #include "lease.h"
@@ -362,5 +363,7 @@ static int use(void)
 
 int main(void)
 {
+	if (flush_rdma_core_env())
+		bail_out("cannot point libibverbs at the rxe provider of .rdma-core");
 	return link_role() == 'A' ? serve() : use();
 }
