@@ -54,6 +54,7 @@
 #define T_CLEAN		"%s on NFIT pmem: unlink"
 #define T_LEGACY	"%s on legacy pmem (memmap=): leased file, ibv_reg_mr with IBV_ACCESS_FLUSH_PERSISTENT fails with EINVAL"
 #define T_ANON		"anonymous buffer: ibv_reg_mr with IBV_ACCESS_FLUSH_PERSISTENT fails with EINVAL"
+#define T_NOACCESS	"xfs on NFIT pmem: leased file registered without IBV_ACCESS_FLUSH_PERSISTENT: RDMA FLUSH to it completes with IBV_WC_REM_ACCESS_ERR"
 
 struct ctx {
 	struct verbs v;
@@ -380,6 +381,38 @@ static void test_legacy(struct ctx *c, const struct dax_fs *fs)
 	}
 }
 
+/*
+ * Last, since the error moves the QPs to the error state: a FLUSH to a
+ * leased NFIT file whose MR lacks IBV_ACCESS_FLUSH_PERSISTENT.
+ */
+static void test_no_access(struct ctx *c, const char *dir)
+{
+	char path[PATH_MAX];
+	struct ibv_mr *mr = NULL;
+	void *map = NULL;
+	int fd, status = -1;
+
+	fd = fs_file_create(dir, FILE_SIZE, c->seed, path, sizeof(path));
+	if (fd >= 0 && lease_set(fd, F_UNBREAKABLE))
+		diag("F_SETLEASE 48: %s", errno_name(errno));
+	else if (fd >= 0)
+		map = file_map(fd, FILE_SIZE);
+	if (map)
+		mr = mr_reg(c->v.pd, map, FILE_SIZE);
+	if (mr && c->ready)
+		status = post(c, 3, "RDMA FLUSH without FLUSH access",
+			      build_flush, (uintptr_t)map + OFF, mr->rkey);
+	ok(status == IBV_WC_REM_ACCESS_ERR, T_NOACCESS);
+	mr_dereg(mr);
+	if (map)
+		munmap(map, FILE_SIZE);
+	if (fd >= 0) {
+		lease_set(fd, F_UNLCK);
+		close(fd);
+		unlink(path);
+	}
+}
+
 int main(void)
 {
 	static const struct {
@@ -397,7 +430,7 @@ int main(void)
 
 	if (flush_rdma_core_env())
 		bail_out("cannot point libibverbs at the rxe provider of .rdma-core");
-	plan(2 + 3 + DAX_FS_COUNT * (FS_POINTS + LEGACY_POINTS) + 1 + 1 + 1);
+	plan(2 + 3 + DAX_FS_COUNT * (FS_POINTS + LEGACY_POINTS) + 1 + 1 + 1 + 1);
 	c.seed = pattern_seed();
 	c.src_seed = ~c.seed;
 
@@ -442,6 +475,7 @@ int main(void)
 		ok(reg_fails_einval(&c, anon, FILE_SIZE), T_ANON);
 		munmap(anon, FILE_SIZE);
 	}
+	test_no_access(&c, env_get(nfit[0].var));
 
 	if (mr_dereg(c.src_mr))
 		teardown = -1;
