@@ -1,6 +1,6 @@
 /*
  * Device removal with pinned pages, as an administrator does it, on XFS and
- * on ext4: namespace2.0 (the test bed's device-dax namespace, 384 MiB) is
+ * on ext4: the test bed's device-dax namespace ($DAXLEASE_DEVDAX_NS, 384 MiB) is
  * made an fsdax namespace with the file system mounted -o dax=always; this
  * process leases an 8 MiB file unbreakably (48), maps it and registers it
  * as an MR; then the namespace is unbound from nd_pmem with the MR alive.
@@ -47,7 +47,8 @@
 #include "tap.h"
 #include "verbs.h"
 
-#define NS		"namespace2.0"
+/* the device-dax namespace of the test bed (guest-setup's env) */
+static const char *ns;
 #define UNBIND		"/sys/bus/nd/drivers/nd_pmem/unbind"
 #define BIND		"/sys/bus/nd/drivers/nd_pmem/bind"
 #define MNT		"/run/daxlease/removal"
@@ -78,14 +79,15 @@ static bool run_quiet(char *const argv[], char **out)
 	return good;
 }
 
-/* Make NS an fsdax namespace; its block device name (31 chars) in @dev. */
+/* Make @ns an fsdax namespace; its block device name (31 chars) in @dev. */
 static bool ns_fsdax(char *dev)
 {
 	char *out = NULL, *p;
 	bool good;
 
 	good = run_quiet((char *[]){ "ndctl", "create-namespace", "-f", "-e",
-				     NS, "-m", "fsdax", "--map=mem", NULL },
+				     (char *)ns, "-m", "fsdax", "--map=mem",
+				     NULL },
 			 &out);
 	p = out ? strstr(out, "\"blockdev\":\"") : NULL;
 	good = good && p && sscanf(p + 12, "%31[^\"]", dev) == 1;
@@ -248,13 +250,13 @@ static void test_fs(const char *fs, uint64_t seed)
 	}
 	setup = setup && pinned_setup(&p, seed);
 	ok(setup,
-	   "%s: " NS " as fsdax (%s), 8 MiB file leased (48), mapped and registered",
+	   "%s: the device-dax namespace as fsdax (%s), 8 MiB file leased (48), mapped and registered",
 	   fs, dev);
 
 	sigio = 0;
 	if (setup)
-		unbound = !write_str(UNBIND, NS);
-	ok(unbound, "%s: unbind " NS " from nd_pmem with the MR alive: success",
+		unbound = !write_str(UNBIND, ns);
+	ok(unbound, "%s: unbind it from nd_pmem with the MR alive: success",
 	   fs);
 	pinned_revoked(&p, fs, unbound);
 
@@ -266,8 +268,8 @@ static void test_fs(const char *fs, uint64_t seed)
 	}
 	ok(unbound && !mounted, "%s: the file system unmounts after the removal",
 	   fs);
-	bound = unbound && !write_str(BIND, NS);
-	ok(bound, "%s: " NS " binds to nd_pmem again", fs);
+	bound = unbound && !write_str(BIND, ns);
+	ok(bound, "%s: it binds to nd_pmem again", fs);
 	mounted = bound && do_mount(devpath, fs);
 	if (mounted) {
 		fd = open(p.path, O_RDONLY);
@@ -298,13 +300,17 @@ int main(void)
 	 * from madvise(), not from a load) */
 	sigaction(SIGBUS, &sa, NULL);
 	seed = pattern_seed();
+	ns = env_get("DAXLEASE_DEVDAX_NS");
+	if (!ns)
+		bail_out("DAXLEASE_DEVDAX_NS is not set (scripts/guest-setup)");
 	was_loaded = module_begin();
 	test_fs("xfs", seed);
 	test_fs("ext4", seed);
-	ok(run_quiet((char *[]){ "ndctl", "create-namespace", "-f", "-e", NS,
+	ok(run_quiet((char *[]){ "ndctl", "create-namespace", "-f", "-e",
+				 (char *)ns,
 				 "-m", "devdax", "--map=mem", NULL }, NULL) &&
 	   !access(env_get("DAXLEASE_DEVDAX") ?: "", F_OK),
-	   NS " is device-dax again (%s, which the other tests use)",
+	   "%s is device-dax again (%s, which the other tests use)", ns,
 	   env_get("DAXLEASE_DEVDAX"));
 	module_end(was_loaded);
 	return done_testing();

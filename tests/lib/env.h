@@ -5,6 +5,7 @@
  *   DAXLEASE_MODULE			path of daxlease.ko, empty if not built
  *   DAXLEASE_TMP			scratch directory on tmpfs
  *   DAXLEASE_DEVDAX			the device-dax character device
+ *   DAXLEASE_DEVDAX_NS		its nd namespace (namespaceR.N)
  *   DAXLEASE_XFS_NODAX, DAXLEASE_EXT4_NODAX
  *					mount points, -o dax=never on raw pmem
  */
