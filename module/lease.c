@@ -324,6 +324,21 @@ static void dl_lease_orphan(struct dl_lease *dl, struct file *filp)
 	dl->state = DL_ORPHANED;
 }
 
+/*
+ * @dl's file_lease goes (dl_lock): orphaned if pages are pinned under it
+ * (then freed at its last unpin), else off every list.  Returns @dl for
+ * dl_lease_free() once dl_lock is dropped, or NULL.
+ */
+static struct dl_lease *dl_lease_end(struct dl_lease *dl, struct file *filp)
+{
+	if (dl->npages) {
+		dl_lease_orphan(dl, filp);
+		return NULL;
+	}
+	dl_lease_unlink(dl);
+	return dl;
+}
+
 /* Has the break of lease @fl timed out (time_out_leases() removes it)? */
 static bool dl_break_expired(struct file_lease *fl)
 {
@@ -342,7 +357,7 @@ static bool dl_break_expired(struct file_lease *fl)
 static int dl_change(struct file_lease *fl, int arg, struct list_head *dispose,
 		     const struct lease_manager_operations *kind)
 {
-	struct dl_lease *dl;
+	struct dl_lease *dl, *dead = NULL;
 	int ret = 0;
 
 	/*
@@ -361,21 +376,17 @@ static int dl_change(struct file_lease *fl, int arg, struct list_head *dispose,
 		ret = -EAGAIN;
 	else if (dl && dl->npages && !dl->revoking && !dl_break_expired(fl))
 		ret = -EBUSY;
-	else if (dl && dl->npages)
-		dl_lease_orphan(dl, fl->c.flc_file);
 	else if (dl)
-		dl_lease_unlink(dl);
+		dead = dl_lease_end(dl, fl->c.flc_file);
 	if (dl && dl->revoking)
 		kill_fasync(&fl->fl_fasync, SIGIO, POLL_MSG);	/* recalled */
-	if (dl && dl->state != DL_DEAD)
-		dl = NULL;	/* orphaned: freed at its last unpin */
 	spin_unlock(&dl_lock);
 	if (ret)
 		return ret;
 
 	ret = lease_modify(fl, F_UNLCK, dispose);
-	if (dl)
-		dl_lease_free(dl);	/* live: no sleeping puts */
+	if (dead)
+		dl_lease_free(dead);	/* live: no sleeping puts */
 	return ret;
 }
 
@@ -389,21 +400,15 @@ static int dl_change(struct file_lease *fl, int arg, struct list_head *dispose,
  */
 bool dl_lm_breaker_timedout(struct file_lease *fl)
 {
-	struct dl_lease *dl;
+	struct dl_lease *dl, *dead = NULL;
 
 	spin_lock(&dl_lock);
 	dl = dl_lease_by_file(fl->c.flc_file);
-	if (dl && dl->state == DL_PENDING)
-		dl = NULL;
-	else if (dl && dl->npages)
-		dl_lease_orphan(dl, fl->c.flc_file);
-	else if (dl)
-		dl_lease_unlink(dl);
-	if (dl && dl->state != DL_DEAD)
-		dl = NULL;	/* orphaned: freed at its last unpin */
+	if (dl && dl->state != DL_PENDING)
+		dead = dl_lease_end(dl, fl->c.flc_file);
 	spin_unlock(&dl_lock);
-	if (dl)
-		dl_lease_free(dl);	/* live: no sleeping puts */
+	if (dead)
+		dl_lease_free(dead);	/* live: no sleeping puts */
 	return true;
 }
 #endif
@@ -680,12 +685,8 @@ void dl_lease_file_release(struct file *filp)
 
 	spin_lock(&dl_lock);
 	dl = dl_lease_by_file(filp);
-	if (dl && dl->npages) {
-		dl_lease_orphan(dl, filp);
-	} else if (dl) {
-		dl_lease_unlink(dl);
-		dead = dl;
-	}
+	if (dl)
+		dead = dl_lease_end(dl, filp);
 	spin_unlock(&dl_lock);
 	if (!dl)
 		return;
