@@ -127,6 +127,24 @@ static bool pinned_setup(struct pinned *p, uint64_t seed)
 	return p->mr;
 }
 
+/* Close what pinned_setup() made (the MR first, if it is still there). */
+static void pinned_close(struct pinned *p)
+{
+	if (p->mr)
+		ibv_dereg_mr(p->mr);
+	if (p->map)
+		munmap(p->map, FILE_SIZE);
+	if (p->fd >= 0)
+		close(p->fd);
+	verbs_close(&p->v);
+}
+
+/* Our file_pins and /proc/daxlease are both empty (each diags if not). */
+static bool reports_empty(void)
+{
+	return fpins_is(0, "") & gview_is(NULL, "");
+}
+
 /*
  * The points of a revocation, @what having happened (@done): the context
  * got IBV_EVENT_DEVICE_FATAL, SIGIO came and the lease is gone, the reports
@@ -135,8 +153,6 @@ static bool pinned_setup(struct pinned *p, uint64_t seed)
 static void pinned_revoked(struct pinned *p, const char *fs, bool done)
 {
 	int ev = -1, lease = -2, dereg = -1;
-	char *fp = NULL, *gv = NULL;
-	const char *step = "";
 
 	if (done)
 		ev = verbs_async_event(p->v.ctx, 10000);
@@ -148,29 +164,13 @@ static void pinned_revoked(struct pinned *p, const char *fs, bool done)
 	ok(sigio > 0 && lease == F_UNLCK,
 	   "%s: we got SIGIO (%d) and our lease is gone (F_GETLEASE %s)", fs,
 	   (int)sigio, lease_name(lease));
-	if (done) {
-		fp = fpins_get(0);
-		gv = text_read(DAXLEASE_PROC, &step);
-		if (!gv)
-			diag("%s %s: %s", step, DAXLEASE_PROC,
-			     errno_name(errno));
-	}
-	ok(fp && !*fp && gv && !*gv,
+	ok(done && reports_empty(),
 	   "%s: /proc/self/file_pins and /proc/daxlease are empty", fs);
-	if (fp && *fp)
-		diag_text("file_pins", fp);
-	if (gv && *gv)
-		diag_text("/proc/daxlease", gv);
-	free(fp);
-	free(gv);
 	if (p->mr)
 		dereg = ibv_dereg_mr(p->mr);
+	p->mr = NULL;
 	ok(dereg == 0, "%s: ibv_dereg_mr afterwards returns 0", fs);
-	if (p->map)
-		munmap(p->map, FILE_SIZE);
-	if (p->fd >= 0)
-		close(p->fd);
-	verbs_close(&p->v);
+	pinned_close(p);
 }
 
 /*
@@ -183,9 +183,8 @@ static void media_error(const char *fs, uint64_t seed)
 {
 	bool set, poisoned = false, listed = false;
 	int dereg = -1, unlock = -1;
-	char *fp = NULL, *gv = NULL;
-	const char *step = "";
 	struct pinned p;
+	char *fp;
 
 	set = pinned_setup(&p, seed);
 	ok(set, "%s: again an 8 MiB file leased (48), mapped and registered",
@@ -211,23 +210,9 @@ static void media_error(const char *fs, uint64_t seed)
 	ok(listed && dereg == 0 && unlock == 0,
 	   "%s: the pin is left to us (file_pins lists the file), ibv_dereg_mr returns 0, then F_UNLCK 0",
 	   fs);
-	fp = poisoned ? fpins_get(0) : NULL;
-	gv = poisoned ? text_read(DAXLEASE_PROC, &step) : NULL;
-	ok(fp && !*fp && gv && !*gv,
+	ok(poisoned && reports_empty(),
 	   "%s: /proc/self/file_pins and /proc/daxlease are empty", fs);
-	if (fp && *fp)
-		diag_text("file_pins", fp);
-	if (gv && *gv)
-		diag_text("/proc/daxlease", gv);
-	free(fp);
-	free(gv);
-	if (p.mr)
-		ibv_dereg_mr(p.mr);
-	if (p.map)
-		munmap(p.map, FILE_SIZE);
-	if (p.fd >= 0)
-		close(p.fd);
-	verbs_close(&p.v);
+	pinned_close(&p);
 	unlink(p.path);
 }
 
