@@ -344,24 +344,6 @@ static bool gview_empty(const char *path)
 	return empty;
 }
 
-/* Do the physical ranges of @a and @b overlap anywhere? */
-static bool extents_overlap(const struct file_state *a,
-			    const struct file_state *b)
-{
-	unsigned int i, j;
-
-	for (i = 0; i < a->nr_extents; i++)
-		for (j = 0; j < b->nr_extents; j++) {
-			const struct fiemap_extent *x = &a->extents[i];
-			const struct fiemap_extent *y = &b->extents[j];
-
-			if (x->fe_physical < y->fe_physical + y->fe_length &&
-			    y->fe_physical < x->fe_physical + x->fe_length)
-				return true;
-		}
-	return false;
-}
-
 static void test_cooperate(const struct dax_fs *fs, uint64_t seed)
 {
 	const char *n = fs->name;

@@ -238,6 +238,22 @@ bool file_state_equal(const struct file_state *a, const struct file_state *b)
 	return compare(a, b, true);
 }
 
+bool extents_overlap(const struct file_state *a, const struct file_state *b)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < a->nr_extents; i++)
+		for (j = 0; j < b->nr_extents; j++) {
+			const struct fiemap_extent *x = &a->extents[i];
+			const struct fiemap_extent *y = &b->extents[j];
+
+			if (x->fe_physical < y->fe_physical + y->fe_length &&
+			    y->fe_physical < x->fe_physical + x->fe_length)
+				return true;
+		}
+	return false;
+}
+
 void file_state_free(struct file_state *s)
 {
 	free(s->data);

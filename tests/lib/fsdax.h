@@ -66,6 +66,9 @@ bool file_state_same(const struct file_state *a, const struct file_state *b);
 /* The same comparison, silent. */
 bool file_state_equal(const struct file_state *a, const struct file_state *b);
 
+/* Do the physical ranges of @a and @b overlap anywhere (FIEMAP)? */
+bool extents_overlap(const struct file_state *a, const struct file_state *b);
+
 void file_state_free(struct file_state *s);
 
 #endif

@@ -303,24 +303,6 @@ static bool nothing_left(const char *path)
 	return none;
 }
 
-/* Do the physical ranges of @a and @b overlap anywhere? */
-static bool extents_overlap(const struct file_state *a,
-			    const struct file_state *b)
-{
-	unsigned int i, j;
-
-	for (i = 0; i < a->nr_extents; i++)
-		for (j = 0; j < b->nr_extents; j++) {
-			const struct fiemap_extent *x = &a->extents[i];
-			const struct fiemap_extent *y = &b->extents[j];
-
-			if (x->fe_physical < y->fe_physical + y->fe_length &&
-			    y->fe_physical < x->fe_physical + x->fe_length)
-				return true;
-		}
-	return false;
-}
-
 /* New files G on @fs until one reuses blocks of @f; its index, or -1. */
 struct gfiles {
 	int n, fd[G_TRIES];
