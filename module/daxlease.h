@@ -174,6 +174,7 @@ void dl_revoke_exit(void);
 /* device.c */
 bool dl_device_dying(struct inode *inode);
 void dl_watch_device(struct inode *inode);
+void dl_memory_failure(struct address_space *mapping);
 void dl_device_exit(void);
 
 /* report.c */

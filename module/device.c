@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * daxlease: device removal with pinned pages.
+ * daxlease: device removal and media errors with pinned pages.
  *
  * The struct pages of an fsdax namespace go with it: once its driver is
  * unbound (sysfs unbind, ndctl disable-namespace, region disable, bus
@@ -27,8 +27,14 @@
  * The bus of a device is watched from the first lease taken on a file
  * system on it (the nd bus has no exported bus_type to look up).
  *
- * A media error (memory_failure()) frees nothing: the pins stay valid and
- * are left to their holders (see module/README.md).
+ * A media error (memory_failure(): machine check, MADV_HWPOISON, XFS's
+ * notify_failure) on a page of a leased file: the kernel sends SIGBUS to
+ * its mappers as stock and tells the module (memory_failure hook), which
+ * refuses new pins of the file at once and recalls its leases from a work
+ * item, as an administrator's recall does, so that no NIC goes on writing
+ * the poisoned block.  The memory itself stays, so nothing is freed under
+ * a pin that cannot be revoked (io_uring): it is reported and stays until
+ * its holder unregisters it.
  */
 
 #include <linux/blkdev.h>
@@ -40,6 +46,7 @@
 #include <linux/mutex.h>
 #include <linux/pagemap.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 
 #include "daxlease.h"
 
@@ -204,6 +211,78 @@ static int dl_bus_event(struct notifier_block *nb, unsigned long action,
 	return NOTIFY_DONE;
 }
 
+/* files with a failed page, to recall (dl_lock) */
+struct dl_failed {
+	struct list_head link;
+	struct inode *inode;		/* ihold()ed */
+};
+
+static LIST_HEAD(dl_failed_files);
+static void dl_failed_fn(struct work_struct *work);
+static DECLARE_WORK(dl_failed_work, dl_failed_fn);
+
+static void dl_failed_fn(struct work_struct *work)
+{
+	struct dl_failed *f;
+
+	for (;;) {
+		spin_lock(&dl_lock);
+		f = list_first_entry_or_null(&dl_failed_files,
+					     struct dl_failed, link);
+		if (f)
+			list_del(&f->link);
+		spin_unlock(&dl_lock);
+		if (!f)
+			break;
+		if (dl_recall(f->inode) == -EBUSY)
+			pr_warn("daxlease: inode %lu on %s has a failed page; its io_uring buffers cannot be revoked\n",
+				f->inode->i_ino, f->inode->i_sb->s_id);
+		iput(f->inode);
+		kfree(f);
+	}
+}
+
+/*
+ * memory_failure hook: a page of @mapping failed, its DAX entry locked (so
+ * the inode lives).  Must not wait for the pins: the revocation runs later.
+ */
+void dl_memory_failure(struct address_space *mapping)
+{
+	struct inode *inode = mapping->host;
+	struct dl_failed *f, *new;
+	struct dl_inode *dli;
+	struct dl_lease *dl;
+
+	if (!inode || !dl_inode_has_leases(inode))
+		return;
+	/* NOFS: the caller holds a DAX entry lock of the file */
+	new = kmalloc(sizeof(*new), GFP_NOFS);
+	spin_lock(&dl_lock);
+	dli = dl_inode_find(inode);
+	if (!dli)
+		goto out;
+	/* no new pins from now on, even without memory for the recall */
+	list_for_each_entry(dl, &dli->leases, inode_link)
+		dl_revoke_mark(dl);
+	list_for_each_entry(f, &dl_failed_files, link)
+		if (f->inode == inode)
+			goto out;	/* XFS: once per failed page */
+	if (!new) {
+		pr_warn("daxlease: no memory to recall inode %lu on %s after a memory failure\n",
+			inode->i_ino, inode->i_sb->s_id);
+		goto out;
+	}
+	/* a lease holds the inode (its file, or ihold() once orphaned) */
+	ihold(inode);
+	new->inode = inode;
+	list_add_tail(&new->link, &dl_failed_files);
+	new = NULL;
+	queue_work(system_unbound_wq, &dl_failed_work);
+out:
+	spin_unlock(&dl_lock);
+	kfree(new);
+}
+
 #define DL_BUSES	4
 
 /* buses watched for device removal (dl_bus_mutex) */
@@ -257,4 +336,6 @@ void dl_device_exit(void)
 	/* unloaded between an unbind's two events */
 	list_for_each_entry_safe(d, tmp, &dl_dying_devs, link)
 		kfree(d);
+	/* the hook is unregistered: nothing queues it any more */
+	flush_work(&dl_failed_work);
 }

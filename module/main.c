@@ -50,6 +50,7 @@ static const struct daxlease_ops dl_ops = {
 	.mapping_pinned = dl_mapping_pinned,
 	.file_release = dl_file_release,
 	.proc_show = dl_proc_show,
+	.memory_failure = dl_memory_failure,
 };
 
 /*

@@ -107,6 +107,13 @@
  *   The filesystem then waits for short-term pins (O_DIRECT) as before.
  * - proc_show: /proc/<pid>/file_pins.  With no module registered the file
  *   exists and reads empty.
+ * - memory_failure (mm/memory-failure.c, unmap_and_kill()): a page of an
+ *   fsdax file failed; its mappers get SIGBUS as stock, and the module
+ *   revokes the pins of the file (a recall), so that no NIC goes on using
+ *   the poisoned block.  Both the generic path and XFS's notify_failure
+ *   (mf_dax_kill_procs()) pass here with the DAX entry locked, which keeps
+ *   the inode.  Device removal needs no hook: the module revokes from the
+ *   bus notifier, before the driver frees the struct pages.
  *
  * Calls into the module are made under SRCU (daxlease_unregister() waits
  * for them) or, for the lease_manager_operations the module installs, under
@@ -215,6 +222,9 @@ struct daxlease_pins {
  *	(task_work, delayed_fput), no locks held, may sleep.
  * @proc_show: read of /proc/<pid>/file_pins for @task; the core has already
  *	checked PTRACE_MODE_READ access under exec_update_lock.  May sleep.
+ * @memory_failure: a page of @mapping (maybe not a daxlease file) failed or
+ *	is being removed; its DAX entry is locked, so @mapping->host lives.
+ *	Process, may sleep but must not wait for the file's pins to go.
  */
 struct daxlease_ops {
 	struct module *owner;
@@ -230,6 +240,7 @@ struct daxlease_ops {
 	bool (*mapping_pinned)(struct address_space *mapping);
 	void (*file_release)(struct file *filp);
 	int (*proc_show)(struct seq_file *m, struct task_struct *task);
+	void (*memory_failure)(struct address_space *mapping);
 };
 
 /*
@@ -369,6 +380,13 @@ static inline void daxlease_file_release(struct file *filp)
 		DAXLEASE_CALL(0, (ops->file_release(filp), 0));
 }
 
+/* mm/memory-failure.c: a page of @mapping failed, its DAX entry locked */
+static inline void daxlease_memory_failure(struct address_space *mapping)
+{
+	if (daxlease_enabled())
+		DAXLEASE_CALL(0, (ops->memory_failure(mapping), 0));
+}
+
 /*
  * Owner scope: pins taken between enter and exit are owned by @filp (RDMA:
  * the uverbs file a command was issued on).  Returns the previous owner to
@@ -468,6 +486,10 @@ static inline bool daxlease_mapping_pinned(struct address_space *mapping)
 }
 
 static inline void daxlease_file_release(struct file *filp)
+{
+}
+
+static inline void daxlease_memory_failure(struct address_space *mapping)
 {
 }
 
