@@ -25,6 +25,7 @@
 
 #include "env.h"
 #include "flushenv.h"
+#include "flushverbs.h"
 #include "fsdax.h"
 #include "kmod.h"
 #include "lease.h"
@@ -68,35 +69,9 @@ struct ctx {
 };
 
 /*
- * An RC QP that can post RDMA WRITE and FLUSH through the ibv_wr_*() API,
- * connected like the other tests' QPs, then granted FLUSH on the responder
- * side (rxe refuses a FLUSH to a QP without IBV_ACCESS_FLUSH_PERSISTENT in
- * its access flags).
+ * rxe refuses a FLUSH to a QP without IBV_ACCESS_FLUSH_PERSISTENT in its
+ * access flags: granted on both QPs once they are connected.
  */
-static struct ibv_qp *create_flush_qp(struct verbs *v)
-{
-	struct ibv_qp_init_attr_ex attr = {
-		.send_cq = v->cq,
-		.recv_cq = v->cq,
-		.qp_type = IBV_QPT_RC,
-		.cap = {
-			.max_send_wr = 16,
-			.max_recv_wr = 16,
-			.max_send_sge = 1,
-			.max_recv_sge = 1,
-		},
-		.comp_mask = IBV_QP_INIT_ATTR_PD | IBV_QP_INIT_ATTR_SEND_OPS_FLAGS,
-		.pd = v->pd,
-		.send_ops_flags = IBV_QP_EX_WITH_RDMA_WRITE | IBV_QP_EX_WITH_FLUSH,
-	};
-	struct ibv_qp *qp = ibv_create_qp_ex(v->ctx, &attr);
-
-	if (!qp)
-		diag("ibv_create_qp_ex with IBV_QP_EX_WITH_FLUSH: %s",
-		     errno_name(errno));
-	return qp;
-}
-
 static int grant_flush(struct ibv_qp *qp)
 {
 	struct ibv_qp_attr attr = {
@@ -112,8 +87,8 @@ static int grant_flush(struct ibv_qp *qp)
 
 static bool connect_pair(struct ctx *c)
 {
-	c->qp[0] = create_flush_qp(&c->v);
-	c->qp[1] = c->qp[0] ? create_flush_qp(&c->v) : NULL;
+	c->qp[0] = flush_qp_create(&c->v);
+	c->qp[1] = c->qp[0] ? flush_qp_create(&c->v) : NULL;
 	if (!c->qp[1])
 		return false;
 	if (verbs_connect_qp(&c->v, c->qp[0], c->qp[1]->qp_num) ||
@@ -124,81 +99,6 @@ static bool connect_pair(struct ctx *c)
 	if (!c->qpx)
 		diag("ibv_qp_to_qp_ex: no extended QP");
 	return c->qpx;
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-/*
- * Wait for the completion of @wr_id; its status (IBV_WC_SUCCESS is 0), or a
- * negative errno with a diag.
- */
-static int wait_wc(struct ctx *c, uint64_t wr_id, const char *what)
-{
-	long long deadline = now_ms() + VERBS_WC_TIMEOUT_MS;
-	const struct timespec pause = { .tv_nsec = 100 * 1000 };
-	struct ibv_wc wc;
-	int n;
-
-	for (;;) {
-		n = ibv_poll_cq(c->v.cq, 1, &wc);
-		if (n < 0) {
-			diag("ibv_poll_cq: %d", n);
-			return -EIO;
-		}
-		if (n && wc.wr_id == wr_id)
-			break;
-		if (n)
-			diag("ignoring completion of wr_id %#llx",
-			     (unsigned long long)wc.wr_id);
-		if (now_ms() > deadline) {
-			diag("%s: no completion within %d ms", what,
-			     VERBS_WC_TIMEOUT_MS);
-			return -ETIMEDOUT;
-		}
-		if (!n)
-			nanosleep(&pause, NULL);
-	}
-	if (wc.status != IBV_WC_SUCCESS)
-		diag("%s completed with %s (vendor_err %#x)", what,
-		     ibv_wc_status_str(wc.status), wc.vendor_err);
-	return wc.status;
-}
-
-/* Post one signaled WR built by @build between wr_start and wr_complete. */
-static int post(struct ctx *c, uint64_t wr_id, const char *what,
-		void (*build)(struct ctx *c, uint64_t raddr, uint32_t rkey),
-		uint64_t raddr, uint32_t rkey)
-{
-	int err;
-
-	ibv_wr_start(c->qpx);
-	c->qpx->wr_id = wr_id;
-	c->qpx->wr_flags = IBV_SEND_SIGNALED;
-	build(c, raddr, rkey);
-	err = ibv_wr_complete(c->qpx);
-	if (err) {
-		diag("ibv_wr_complete %s: %s", what, errno_name(err));
-		return -err;
-	}
-	return wait_wc(c, wr_id, what);
-}
-
-static void build_write(struct ctx *c, uint64_t raddr, uint32_t rkey)
-{
-	ibv_wr_rdma_write(c->qpx, rkey, raddr);
-	ibv_wr_set_sge(c->qpx, c->src_mr->lkey, (uintptr_t)c->src, LEN);
-}
-
-static void build_flush(struct ctx *c, uint64_t raddr, uint32_t rkey)
-{
-	ibv_wr_flush(c->qpx, rkey, raddr, LEN, IBV_FLUSH_PERSISTENT,
-		     IBV_FLUSH_RANGE);
 }
 
 /* ibv_reg_mr with FLUSH_ACCESS that must fail: true if it did with EINVAL. */
@@ -287,13 +187,15 @@ static void flush_part(struct ctx *c, const char *n, const char *path, int fd)
 	ok(mr, T_REG, n);
 
 	if (mr && c->ready) {
-		status = post(c, 1, "RDMA WRITE", build_write, raddr, mr->rkey);
+		status = flush_post(&c->v, c->qpx, 1, c->src_mr, raddr, mr->rkey,
+				    LEN, VERBS_WC_TIMEOUT_MS);
 		wrote = ok(status == IBV_WC_SUCCESS, T_WRITE, n);
 	} else {
 		skip(mr ? "no QPs or source MR" : "no MR", T_WRITE, n);
 	}
 	if (wrote) {
-		status = post(c, 2, "RDMA FLUSH", build_flush, raddr, mr->rkey);
+		status = flush_post(&c->v, c->qpx, 2, NULL, raddr, mr->rkey,
+				    LEN, VERBS_WC_TIMEOUT_MS);
 		flushed = ok(status == IBV_WC_SUCCESS, T_FLUSH, n);
 	} else {
 		skip("no write", T_FLUSH, n);
@@ -400,8 +302,9 @@ static void test_no_access(struct ctx *c, const char *dir)
 	if (map)
 		mr = mr_reg(c->v.pd, map, FILE_SIZE);
 	if (mr && c->ready)
-		status = post(c, 3, "RDMA FLUSH without FLUSH access",
-			      build_flush, (uintptr_t)map + OFF, mr->rkey);
+		status = flush_post(&c->v, c->qpx, 3, NULL,
+				    (uintptr_t)map + OFF, mr->rkey, LEN,
+				    VERBS_WC_TIMEOUT_MS);
 	ok(status == IBV_WC_REM_ACCESS_ERR, T_NOACCESS);
 	mr_dereg(mr);
 	if (map)

@@ -305,10 +305,10 @@ static long long now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-/* Poll @v's CQ for the completion of @wr_id; 0, or a negative errno. */
-static int wait_wc(struct verbs *v, uint64_t wr_id, struct ibv_wc *wc)
+int verbs_wait_wc(struct verbs *v, uint64_t wr_id, unsigned int ms,
+		  struct ibv_wc *wc)
 {
-	long long deadline = now_ms() + VERBS_WC_TIMEOUT_MS;
+	long long deadline = now_ms() + ms;
 	const struct timespec pause = { .tv_nsec = 100 * 1000 };
 	int n;
 
@@ -328,8 +328,8 @@ static int wait_wc(struct verbs *v, uint64_t wr_id, struct ibv_wc *wc)
 		if (!n)
 			nanosleep(&pause, NULL);
 	}
-	diag("no completion of wr_id %#llx within %d ms",
-	     (unsigned long long)wr_id, VERBS_WC_TIMEOUT_MS);
+	diag("no completion of wr_id %#llx within %u ms",
+	     (unsigned long long)wr_id, ms);
 	return -ETIMEDOUT;
 }
 
@@ -363,7 +363,7 @@ int verbs_rdma_write(struct verbs *v, struct ibv_qp *qp, struct ibv_mr *mr,
 		diag("ibv_post_send RDMA WRITE: %s", errno_name(err));
 		return -err;
 	}
-	err = wait_wc(v, wr.wr_id, &wc);
+	err = verbs_wait_wc(v, wr.wr_id, VERBS_WC_TIMEOUT_MS, &wc);
 	if (err)
 		return err;
 	if (wc.status != IBV_WC_SUCCESS)

@@ -55,6 +55,13 @@ int verbs_create_pair(struct verbs *v, struct ibv_qp *qp[2]);
  */
 int verbs_async_event(struct ibv_context *ctx, unsigned int ms);
 
+/*
+ * Poll @v's CQ up to @ms for the completion of @wr_id (others are diag'ed
+ * and dropped) into @wc: 0, or a negative errno with a diag.
+ */
+int verbs_wait_wc(struct verbs *v, uint64_t wr_id, unsigned int ms,
+		  struct ibv_wc *wc);
+
 /* Destroy the QPs of a pair that exist; 0, or -1 if a destroy failed. */
 int verbs_destroy_pair(struct ibv_qp *qp[2]);
 

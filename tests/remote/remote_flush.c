@@ -28,6 +28,7 @@
 #include "chain.h"
 #include "env.h"
 #include "flushenv.h"
+#include "flushverbs.h"
 #include "fsdax.h"
 #include "kmod.h"
 #include "lease.h"
@@ -205,92 +206,6 @@ static int serve(void)
 
 /* ---- guest B ---- */
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-/* The status of the completion of @wr_id, or a negative errno + diag. */
-static int wait_wc(struct verbs *v, uint64_t wr_id, const char *what)
-{
-	long long deadline = now_ms() + RC_WAIT_MS;
-	const struct timespec pause = { .tv_nsec = 100 * 1000 };
-	struct ibv_wc wc;
-	int n;
-
-	for (;;) {
-		n = ibv_poll_cq(v->cq, 1, &wc);
-		if (n < 0) {
-			diag("ibv_poll_cq: %d", n);
-			return -EIO;
-		}
-		if (n && wc.wr_id == wr_id)
-			break;
-		if (now_ms() > deadline) {
-			diag("%s: no completion within %d ms", what, RC_WAIT_MS);
-			return -ETIMEDOUT;
-		}
-		if (!n)
-			nanosleep(&pause, NULL);
-	}
-	if (wc.status != IBV_WC_SUCCESS)
-		diag("%s completed with %s (vendor_err %#x)", what,
-		     ibv_wc_status_str(wc.status), wc.vendor_err);
-	return wc.status;
-}
-
-/* Post a signaled RDMA WRITE of @src (or, @src NULL, a FLUSH) and wait. */
-static int post(struct verbs *v, struct ibv_qp_ex *qpx, struct ibv_mr *src,
-		uint64_t raddr, uint32_t rkey, uint64_t wr_id)
-{
-	const char *what = src ? "RDMA WRITE" : "RDMA FLUSH";
-	int err;
-
-	ibv_wr_start(qpx);
-	qpx->wr_id = wr_id;
-	qpx->wr_flags = IBV_SEND_SIGNALED;
-	if (src) {
-		ibv_wr_rdma_write(qpx, rkey, raddr);
-		ibv_wr_set_sge(qpx, src->lkey, (uintptr_t)src->addr, LEN);
-	} else {
-		ibv_wr_flush(qpx, rkey, raddr, LEN, IBV_FLUSH_PERSISTENT,
-			     IBV_FLUSH_RANGE);
-	}
-	err = ibv_wr_complete(qpx);
-	if (err) {
-		diag("ibv_wr_complete %s: %s", what, errno_name(err));
-		return -err;
-	}
-	return wait_wc(v, wr_id, what);
-}
-
-static struct ibv_qp *create_flush_qp(struct verbs *v)
-{
-	struct ibv_qp_init_attr_ex attr = {
-		.send_cq = v->cq,
-		.recv_cq = v->cq,
-		.qp_type = IBV_QPT_RC,
-		.cap = {
-			.max_send_wr = 16,
-			.max_recv_wr = 16,
-			.max_send_sge = 1,
-			.max_recv_sge = 1,
-		},
-		.comp_mask = IBV_QP_INIT_ATTR_PD | IBV_QP_INIT_ATTR_SEND_OPS_FLAGS,
-		.pd = v->pd,
-		.send_ops_flags = IBV_QP_EX_WITH_RDMA_WRITE | IBV_QP_EX_WITH_FLUSH,
-	};
-	struct ibv_qp *qp = ibv_create_qp_ex(v->ctx, &attr);
-
-	if (!qp)
-		diag("ibv_create_qp_ex with IBV_QP_EX_WITH_FLUSH: %s",
-		     errno_name(errno));
-	return qp;
-}
-
 static void use_fs(struct verbs *v, struct ibv_mr *src, int i)
 {
 	struct chain ch = CHAIN_INIT;
@@ -313,7 +228,7 @@ static void use_fs(struct verbs *v, struct ibv_mr *src, int i)
 	     "%s on NFIT pmem: A's app has a leased file registered with IBV_ACCESS_FLUSH_PERSISTENT", n);
 
 	if (ch.ok)
-		qp = create_flush_qp(v);
+		qp = flush_qp_create(v);
 	gid_hex(&v->gid, hex);
 	STEP(&ch, qp && !connect_to(v, qp, qpn, &gid) &&
 	     (qpx = ibv_qp_to_qp_ex(qp)) &&
@@ -323,12 +238,14 @@ static void use_fs(struct verbs *v, struct ibv_mr *src, int i)
 
 	if (ch.ok) {
 		pattern_fill(src->addr, LEN, SRC_SEED(seed), 0);
-		st = post(v, qpx, src, addr + OFF, rkey, 1);
+		st = flush_post(v, qpx, 1, src, addr + OFF, rkey, LEN,
+				RC_WAIT_MS);
 	}
 	STEP(&ch, st == IBV_WC_SUCCESS,
 	     "%s on NFIT pmem: B's RDMA WRITE of 64 KiB at file offset 1 MiB + 4 KiB completes", n);
 	if (ch.ok)
-		st = post(v, qpx, NULL, addr + OFF, rkey, 2);
+		st = flush_post(v, qpx, 2, NULL, addr + OFF, rkey, LEN,
+				RC_WAIT_MS);
 	STEP(&ch, st == IBV_WC_SUCCESS && !ctl_send(ctl, "flushed"),
 	     "%s on NFIT pmem: B's RDMA FLUSH IBV_FLUSH_PERSISTENT, IBV_FLUSH_RANGE of those 64 KiB completes with IBV_WC_SUCCESS", n);
 	CHECK(&ch, !ibv_destroy_qp(qp), "%s on NFIT pmem: B destroys its QP", n);
