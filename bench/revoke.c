@@ -24,14 +24,16 @@
  * - lease: the same revoke of a holder that registered nothing (context,
  *   PD and CQ open, the file leased and mapped): what recalling the lease
  *   costs (the write, F_UNLCK, SIGIO) without revoking a context.
- * - trunc: the other way in, a layout change that must revoke: H registers,
- *   then unmaps and closes its leased file, so that the lease is orphaned
- *   with its pins (as when its break times out); we time an ftruncate(2) of
- *   the file one page up, a size change that frees nothing, from the call
- *   to its return: the revocation (queued to a workqueue) and the wait for
- *   the pages to be unpinned are inside. plain: the same truncate with no
- *   lease and no pin, so that trunc - plain is what revoking costs the
- *   truncate, from the moment it may proceed.
+ * - trunc: the other way in, a layout change that must revoke: H registers
+ *   (through a second open file of the same inode, which stays mapped),
+ *   then closes its leased file, so that the lease is orphaned with its
+ *   pins (as when its break times out); we time an ftruncate(2) of the
+ *   file one page up, a size change that frees nothing, from the call to
+ *   its return: the revocation (queued to a workqueue) and the wait for
+ *   the pages to be unpinned are inside. plain: the same truncate with H
+ *   mapping and writing the file the same way but without lease or MR, so
+ *   that trunc - plain is what revoking costs the truncate, from the moment
+ *   it may proceed.
  *
  * Appends to revoke.csv:
  *
@@ -139,35 +141,42 @@ static void holder(const char *path, size_t size, enum what what, int st,
 	uint64_t t0;
 	size_t off;
 	char *map, c;
-	int fd;
+	int fd, mfd;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGIO, &sa, NULL);
 	fd = open(path, O_RDWR);
-	if (fd < 0 || lease_set(fd, F_LAYOUT) || verbs_open(&v, env_rxe())) {
+	if (fd < 0 || (what != PLAIN && lease_set(fd, F_LAYOUT)) ||
+	    verbs_open(&v, env_rxe())) {
 		diag("holder: open, lease or rxe: %s", errno_name(errno));
 		_exit(1);
 	}
-	map = file_map(fd, size);
+	/*
+	 * TRUNC maps a second open file, so that closing the leased one
+	 * orphans the lease while the file stays mapped: a truncate waits for
+	 * busy DAX pages only in a mapped file (dax_layout_busy_page()).
+	 */
+	mfd = what == TRUNC || what == PLAIN ? open(path, O_RDWR) : fd;
+	map = mfd < 0 ? NULL : file_map(mfd, size);
 	if (!map)
 		_exit(1);
 	for (off = 0; off < size; off += 4 * KiB)
 		map[off] = 0x5a;
-	if (what != LEASE) {
+	if (what != LEASE && what != PLAIN) {
 		mr = mr_reg(v.pd, map, size);
 		if (!mr)
 			_exit(1);
 	}
-	if (what == TRUNC) {
-		/* last close of the leased file: the lease is orphaned */
-		munmap(map, size);
-		close(fd);
-	}
+	if (what == TRUNC)
+		close(fd);	/* last close: the lease is orphaned, pinned */
 	if (write(st, "r", 1) != 1 || read(cmd, &c, 1) != 1)
 		_exit(1);
 	if (what == LEASE) {
 		rep.ok = sigio_count > 0;
+		verbs_close(&v);
+	} else if (what == PLAIN) {
+		rep.ok = 1;
 		verbs_close(&v);
 	} else if (what == DEREG) {
 		t0 = now_ns();
@@ -230,8 +239,6 @@ static int one(const char *path, int fd, size_t fsize, size_t size,
 	char c, line[32];
 	pid_t pid;
 
-	if (what == PLAIN)
-		return truncate_timed(fd, fsize, &t->trunc);
 	if (pipe(st) || pipe(cmd))
 		return -1;
 	fflush(NULL);
@@ -266,7 +273,7 @@ static int one(const char *path, int fd, size_t fsize, size_t size,
 		t->revoke = now_ns() - t0;
 		if (kill(pid, SIGCONT) || write(cmd[1], "x", 1) != 1)
 			goto out;
-	} else if (what == TRUNC) {
+	} else if (what == TRUNC || what == PLAIN) {
 		/* H waits in read(2): nothing wakes it during the truncate */
 		if (truncate_timed(fd, fsize, &t->trunc) ||
 		    write(cmd[1], "x", 1) != 1)
