@@ -486,8 +486,8 @@ static void print_revoke(const char *kunit)
 	printf("   of \"revoke FD\" to /proc/daxlease until it returns (lease gone,\n");
 	printf("   pages unpinned); lease: the same revoke of a holder without an MR\n");
 	printf("   (no context revoked); trunc: a truncate of the file with its lease\n");
-	printf("   orphaned (closed), which revokes, less the same truncate with no\n");
-	printf("   lease or pin (plain).\n");
+	printf("   orphaned (closed), which revokes, less the same truncate of the\n");
+	printf("   file mapped the same way without lease or MR (plain).\n");
 	printf("   | size | fs | dereg | objects | teardown | revoke | revoke/dereg | revoke/objects | goal 2x | lease | trunc | trunc/dereg | plain | reps | dereg min-max | revoke min-max |\n");
 	printf("   |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
 	for (i = 0; i < c.rows; i++) {
