@@ -305,11 +305,11 @@ out:
 }
 
 /*
- * rxe and the RDMA core number contexts, PDs, CQs and MRs cyclically in
- * xarrays (rxe's pools, restrack), which get a level deeper past index
- * 63. In a fresh boot the first holders' objects are destroyed cheaper
- * (a 4 KiB revoke 8.1 thousand instructions, later 9.5; a dereg 4.7,
- * later 4.35), so the results depended on how many holders ran before.
+ * In a fresh boot the first holders' objects are destroyed cheaper (a
+ * 4 KiB revoke 8.1 thousand instructions, after some 60 holders 9.5; a
+ * dereg 4.7, later 4.35), so the results depended on how many holders ran
+ * before; likely because rxe's pools and restrack number contexts, PDs,
+ * CQs and MRs cyclically in xarrays, a level deeper past index 63.
  * Measure as on a machine that has run a while: WARM contexts with a PD,
  * a CQ and an MR each come and go first.
  */
