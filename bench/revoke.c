@@ -1,33 +1,44 @@
 /*
- * Cost of a recall: an administrator's revoke (`daxlease revoke FILE`: the
- * write of "revoke FD" to /proc/daxlease, timed from the write to its
- * return) of one MR of a leased fsdax file, against the normal
- * deregistration of the same MR by its holder, for 4 KiB, 1 MiB, 64 MiB
- * and 1 GiB on XFS (ext4 up to 64 MiB). Needs the daxlease module loaded.
+ * Cost of a recall, two ways in, against the normal deregistration of the
+ * same MR by its holder, for 4 KiB, 1 MiB, 64 MiB and 1 GiB on XFS (ext4 up
+ * to 64 MiB). Needs the daxlease module loaded.
  *
- * Each repetition forks a holder H: it opens the rxe device (context, PD,
+ * First, 100 verbs contexts with a PD, a CQ and an MR each come and go
+ * (rxe_warm()). Each repetition forks holders H: one opens the rxe device (context, PD,
  * CQ), takes a breakable layout lease (16) on the file, maps and writes the
  * first SIZE bytes and registers them. Then, alternating:
  *
- * - dereg: H times ibv_dereg_mr(), and then the rest of a cooperative
- *   teardown (ibv_dealloc_pd, ibv_close_device, F_UNLCK): "teardown" is
- *   the whole of it, MR included;
- * - revoke: we time the write of "revoke FD" (FD: an O_PATH fd of the
- *   file) to /proc/daxlease; it returns once H's lease is gone and its
- *   pages are unpinned (module/revoke.c: SIGIO to H, whole-context
- *   revocation of H's uverbs file, wait for the pins to go). H is stopped
- *   (SIGSTOP) meanwhile: the revocation needs nothing of it, and on one
- *   vCPU the SIGIO and the async event would otherwise let H run (and
- *   exit) inside the timed write, some 420,000 instructions. Continued, H
- *   checks that it got IBV_EVENT_DEVICE_FATAL and that ibv_dereg_mr() of
- *   the revoked MR returns 0.
+ * - dereg: H times ibv_dereg_mr(); objects: that and ibv_destroy_cq and
+ *   ibv_dealloc_pd, the objects a revocation destroys (all but the async
+ *   event file, which only ibv_close_device() can close); teardown: that
+ *   and the rest of a cooperative teardown (ibv_close_device, F_UNLCK);
+ * - revoke: an administrator's recall (`daxlease revoke FILE`): we time the
+ *   write of "revoke FD" (FD: an O_PATH fd of the file) to /proc/daxlease;
+ *   it returns once H's lease is gone and its pages are unpinned
+ *   (module/revoke.c: SIGIO to H, whole-context revocation of H's uverbs
+ *   file, wait for the pins to go). H is stopped (SIGSTOP) meanwhile: the
+ *   revocation needs nothing of it, and on one vCPU the SIGIO and the async
+ *   event would otherwise let H run (and exit) inside the timed write, some
+ *   420,000 instructions. Continued, H checks that it got
+ *   IBV_EVENT_DEVICE_FATAL and that ibv_dereg_mr() of the revoked MR
+ *   returns 0.
  * - lease: the same revoke of a holder that registered nothing (context,
  *   PD and CQ open, the file leased and mapped): what recalling the lease
  *   costs (the write, F_UNLCK, SIGIO) without revoking a context.
+ * - trunc: the other way in, a layout change that must revoke: H registers
+ *   (through a second open file of the same inode, which stays mapped),
+ *   then closes its leased file, so that the lease is orphaned with its
+ *   pins (as when its break times out); we time an ftruncate(2) of the
+ *   file one page up, a size change that frees nothing, from the call to
+ *   its return: the revocation (queued to a workqueue) and the wait for
+ *   the pages to be unpinned are inside. plain: the same truncate with H
+ *   mapping and writing the file the same way but without lease or MR, so
+ *   that trunc - plain is what revoking costs the truncate, from the moment
+ *   it may proceed.
  *
  * Appends to revoke.csv:
  *
- *   size,kind,dereg_ns,teardown_ns,revoke_ns,reps,dereg_min_ns,dereg_max_ns,revoke_min_ns,revoke_max_ns,lease_ns
+ *   size,kind,dereg_ns,teardown_ns,revoke_ns,reps,dereg_min_ns,dereg_max_ns,revoke_min_ns,revoke_max_ns,lease_ns,objects_ns,trunc_ns,plain_ns
  *
  *   revoke MAXSIZE	(e.g. 1G)
  */
@@ -35,6 +46,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,7 +71,7 @@
 enum kind { XFS, EXT4, NR_KINDS };
 
 /* What a repetition measures. */
-enum what { DEREG, REVOKE, LEASE };
+enum what { DEREG, REVOKE, LEASE, TRUNC, PLAIN };
 
 static const char *const kind_name[NR_KINDS] = { "xfs", "ext4" };
 
@@ -67,7 +79,8 @@ static const char *const kind_name[NR_KINDS] = { "xfs", "ext4" };
 struct report {
 	int ok;			/* 1 if every step worked */
 	uint64_t dereg_ns;	/* dereg: ibv_dereg_mr */
-	uint64_t teardown_ns;	/* dereg: MR, PD, context, F_UNLCK */
+	uint64_t objects_ns;	/* dereg: MR, CQ, PD */
+	uint64_t teardown_ns;	/* dereg: MR, CQ, PD, context, F_UNLCK */
 	int event;		/* revoke: the async event, -1: none */
 };
 
@@ -129,35 +142,51 @@ static void holder(const char *path, size_t size, enum what what, int st,
 	uint64_t t0;
 	size_t off;
 	char *map, c;
-	int fd;
+	int fd, mfd;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGIO, &sa, NULL);
 	fd = open(path, O_RDWR);
-	if (fd < 0 || lease_set(fd, F_LAYOUT) || verbs_open(&v, env_rxe())) {
+	if (fd < 0 || (what != PLAIN && lease_set(fd, F_LAYOUT)) ||
+	    verbs_open(&v, env_rxe())) {
 		diag("holder: open, lease or rxe: %s", errno_name(errno));
 		_exit(1);
 	}
-	map = file_map(fd, size);
+	/*
+	 * TRUNC maps a second open file, so that closing the leased one
+	 * orphans the lease while the file stays mapped: a truncate waits for
+	 * busy DAX pages only in a mapped file (dax_layout_busy_page()).
+	 */
+	mfd = what == TRUNC || what == PLAIN ? open(path, O_RDWR) : fd;
+	map = mfd < 0 ? NULL : file_map(mfd, size);
 	if (!map)
 		_exit(1);
 	for (off = 0; off < size; off += 4 * KiB)
 		map[off] = 0x5a;
-	if (what != LEASE) {
+	if (what != LEASE && what != PLAIN) {
 		mr = mr_reg(v.pd, map, size);
 		if (!mr)
 			_exit(1);
 	}
+	if (what == TRUNC)
+		close(fd);	/* last close: the lease is orphaned, pinned */
 	if (write(st, "r", 1) != 1 || read(cmd, &c, 1) != 1)
 		_exit(1);
 	if (what == LEASE) {
 		rep.ok = sigio_count > 0;
 		verbs_close(&v);
+	} else if (what == PLAIN) {
+		rep.ok = 1;
+		verbs_close(&v);
 	} else if (what == DEREG) {
 		t0 = now_ns();
 		rep.ok = !ibv_dereg_mr(mr);
 		rep.dereg_ns = now_ns() - t0;
+		rep.ok &= !ibv_destroy_cq(v.cq) && !ibv_dealloc_pd(v.pd);
+		rep.objects_ns = now_ns() - t0;
+		v.cq = NULL;
+		v.pd = NULL;
 		rep.ok &= !verbs_close(&v) && !lease_set(fd, F_UNLCK);
 		rep.teardown_ns = now_ns() - t0;
 	} else {
@@ -171,16 +200,43 @@ static void holder(const char *path, size_t size, enum what what, int st,
 	_exit(rep.ok ? 0 : 1);
 }
 
+/* The times one repetition fills in, in ns. */
+struct times {
+	double dereg, objects, teardown, revoke, trunc;
+};
+
 /*
- * One repetition on @path: @revoke or not. Fills @dereg_ns and
- * @teardown_ns, or @revoke_ns. 0, or -1 with a diag.
+ * The timed truncate of TRUNC and PLAIN: one page beyond @fsize, a size
+ * change that frees nothing (both file systems wait for busy DAX pages, and
+ * daxlease revokes, on any), then back, untimed.
  */
-static int one(const char *path, size_t size, enum what what, int proc_fd,
-	       double *dereg_ns, double *teardown_ns, double *revoke_ns)
+static int truncate_timed(int fd, size_t fsize, double *ns)
+{
+	uint64_t t0 = now_ns();
+
+	if (ftruncate(fd, fsize + 4 * KiB)) {
+		diag("ftruncate: %s", errno_name(errno));
+		return -1;
+	}
+	*ns = now_ns() - t0;
+	if (ftruncate(fd, fsize)) {
+		diag("ftruncate back: %s", errno_name(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * One repetition on @path (@fd, @fsize bytes) measuring @what into @t:
+ * dereg, objects and teardown (DEREG), revoke (REVOKE, LEASE), trunc
+ * (TRUNC, PLAIN). 0, or -1 with a diag.
+ */
+static int one(const char *path, int fd, size_t fsize, size_t size,
+	       enum what what, int proc_fd, struct times *t)
 {
 	struct report rep = { 0 };
 	int st[2], cmd[2], status, pfd = -1, len, err = -1;
-	uint64_t t0, t1 = 0;
+	uint64_t t0;
 	char c, line[32];
 	pid_t pid;
 
@@ -201,7 +257,7 @@ static int one(const char *path, size_t size, enum what what, int proc_fd,
 		diag("holder did not get ready (%s %zu)", path, size);
 		goto out;
 	}
-	if (what != DEREG) {
+	if (what == REVOKE || what == LEASE) {
 		pfd = open(path, O_PATH);
 		len = snprintf(line, sizeof(line), "revoke %d\n", pfd);
 		if (kill(pid, SIGSTOP) || waitpid(pid, &status, WUNTRACED) != pid ||
@@ -215,21 +271,26 @@ static int one(const char *path, size_t size, enum what what, int proc_fd,
 			kill(pid, SIGCONT);
 			goto out;
 		}
-		t1 = now_ns();
-		*revoke_ns = t1 - t0;
+		t->revoke = now_ns() - t0;
 		if (kill(pid, SIGCONT) || write(cmd[1], "x", 1) != 1)
+			goto out;
+	} else if (what == TRUNC || what == PLAIN) {
+		/* H waits in read(2): nothing wakes it during the truncate */
+		if (truncate_timed(fd, fsize, &t->trunc) ||
+		    write(cmd[1], "x", 1) != 1)
 			goto out;
 	} else if (write(cmd[1], "d", 1) != 1) {
 		goto out;
 	}
 	if (read(st[0], &rep, sizeof(rep)) != sizeof(rep) || !rep.ok) {
-		diag("holder: %s failed (event %d)", what != DEREG ? "revoke" :
-		     "dereg", rep.event);
+		diag("holder: %s failed (event %d)", what == DEREG ? "dereg" :
+		     "revoke", rep.event);
 		goto out;
 	}
 	if (what == DEREG) {
-		*dereg_ns = rep.dereg_ns;
-		*teardown_ns = rep.teardown_ns;
+		t->dereg = rep.dereg_ns;
+		t->objects = rep.objects_ns;
+		t->teardown = rep.teardown_ns;
 	}
 	err = 0;
 out:
@@ -243,17 +304,60 @@ out:
 	return err;
 }
 
+/*
+ * In a fresh boot the first holders' objects are destroyed cheaper (a
+ * 4 KiB revoke 8.1 thousand instructions, after some 60 holders 9.5; a
+ * dereg 4.7, later 4.35), so the results depended on how many holders ran
+ * before; likely because rxe's pools and restrack number contexts, PDs,
+ * CQs and MRs cyclically in xarrays, a level deeper past index 63.
+ * Measure as on a machine that has run a while: WARM contexts with a PD,
+ * a CQ and an MR each come and go first.
+ */
+#define WARM	100
+
+static int rxe_warm(void)
+{
+	static char buf[4 * KiB] __attribute__((aligned(4096)));
+	struct ibv_mr *mr;
+	struct verbs v;
+	int i;
+
+	for (i = 0; i < WARM; i++) {
+		if (verbs_open(&v, env_rxe()))
+			return -1;
+		mr = mr_reg(v.pd, buf, sizeof(buf));
+		if (!mr || ibv_dereg_mr(mr) || verbs_close(&v)) {
+			diag("rxe warm-up %d failed", i);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Column @off (a double) of @t[0..@n) into @out; returns @out. */
+static double *column(const struct times *t, int n, size_t off, double *out)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		out[i] = *(const double *)((const char *)&t[i] + off);
+	return out;
+}
+
+#define MED(t, n, field, buf) median(column(t, n, offsetof(struct times, field), buf), n)
+
 int main(int argc, char **argv)
 {
 	static const size_t sizes[] = { 4 * KiB, MiB, 64 * MiB, GiB };
 	static const char *const dirs[NR_KINDS] = {
 		"DAXLEASE_XFS", "DAXLEASE_EXT4"
 	};
-	double dereg[MAX_REPS], teardown[MAX_REPS], revoke[MAX_REPS];
-	double lease[MAX_REPS], unused;
+	struct times t[MAX_REPS], lease[MAX_REPS], plain[MAX_REPS];
+	double col[MAX_REPS], d[MAX_REPS], rv[MAX_REPS];
 	char path[NR_KINDS][4096];
 	size_t max, fmax[NR_KINDS], si;
 	int fd[NR_KINDS], k, r, reps, proc_fd;
+	enum what first, second;
 	FILE *csv;
 
 	max = argc == 2 ? size_parse(argv[1]) : 0;
@@ -262,12 +366,14 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	csv = csv_open("revoke.csv",
-		       "size,kind,dereg_ns,teardown_ns,revoke_ns,reps,dereg_min_ns,dereg_max_ns,revoke_min_ns,revoke_max_ns,lease_ns");
+		       "size,kind,dereg_ns,teardown_ns,revoke_ns,reps,dereg_min_ns,dereg_max_ns,revoke_min_ns,revoke_max_ns,lease_ns,objects_ns,trunc_ns,plain_ns");
 	proc_fd = open("/proc/daxlease", O_WRONLY);
 	if (!csv || proc_fd < 0) {
 		diag("open /proc/daxlease for writing: %s", errno_name(errno));
 		return 1;
 	}
+	if (rxe_warm())
+		return 1;
 	for (k = 0; k < NR_KINDS; k++) {
 		fmax[k] = k == EXT4 && max > EXT4_MAX ? EXT4_MAX : max;
 		fd[k] = file_make(env_get(dirs[k]), fmax[k], path[k]);
@@ -281,24 +387,36 @@ int main(int argc, char **argv)
 		for (k = 0; k < NR_KINDS; k++) {
 			if (size > fmax[k])
 				continue;
-			/* dereg and revoke alternate, which goes first too */
+			memset(t, 0, sizeof(t));
+			/* the pairs alternate, which goes first too */
 			for (r = 0; r < reps; r++) {
-				if (one(path[k], size, r & 1 ? REVOKE : DEREG,
-					proc_fd, &dereg[r], &teardown[r],
-					&revoke[r]) ||
-				    one(path[k], size, r & 1 ? DEREG : REVOKE,
-					proc_fd, &dereg[r], &teardown[r],
-					&revoke[r]) ||
-				    one(path[k], size, LEASE, proc_fd,
-					&unused, &unused, &lease[r]))
+				first = r & 1 ? REVOKE : DEREG;
+				second = r & 1 ? DEREG : REVOKE;
+				if (one(path[k], fd[k], fmax[k], size, first,
+					proc_fd, &t[r]) ||
+				    one(path[k], fd[k], fmax[k], size, second,
+					proc_fd, &t[r]) ||
+				    one(path[k], fd[k], fmax[k], size, LEASE,
+					proc_fd, &lease[r]) ||
+				    one(path[k], fd[k], fmax[k], size,
+					r & 1 ? TRUNC : PLAIN, proc_fd,
+					r & 1 ? &t[r] : &plain[r]) ||
+				    one(path[k], fd[k], fmax[k], size,
+					r & 1 ? PLAIN : TRUNC, proc_fd,
+					r & 1 ? &plain[r] : &t[r]))
 					return 1;
 			}
-			fprintf(csv, "%zu,%s,%.0f,%.0f,%.0f,%d,%.0f,%.0f,%.0f,%.0f,%.0f\n",
-				size, kind_name[k], median(dereg, reps),
-				median(teardown, reps), median(revoke, reps),
-				reps, min_of(dereg, reps), max_of(dereg, reps),
-				min_of(revoke, reps), max_of(revoke, reps),
-				median(lease, reps));
+			column(t, reps, offsetof(struct times, dereg), d);
+			column(t, reps, offsetof(struct times, revoke), rv);
+			fprintf(csv, "%zu,%s,%.0f,%.0f,%.0f,%d,%.0f,%.0f,%.0f,%.0f,%.0f,%.0f,%.0f,%.0f\n",
+				size, kind_name[k], median(d, reps),
+				MED(t, reps, teardown, col), median(rv, reps),
+				reps, min_of(d, reps), max_of(d, reps),
+				min_of(rv, reps), max_of(rv, reps),
+				MED(lease, reps, revoke, col),
+				MED(t, reps, objects, col),
+				MED(t, reps, trunc, col),
+				MED(plain, reps, trunc, col));
 			fflush(csv);
 		}
 	}

@@ -465,8 +465,10 @@ static void print_file(const char *label, const char *name)
 
 /*
  * 3. A recall (daxlease revoke FILE: the write to /proc/daxlease, to its
- * return) against the holder's own ibv_dereg_mr() of the same MR, and its
- * whole teardown; the issue's goal: revoke within 2x of deregistration.
+ * return; and a truncate that must revoke, less the same truncate without
+ * pins) against the holder's own ibv_dereg_mr() of the same MR, the
+ * objects a revocation destroys, and its whole teardown; the issue's goal:
+ * revoke within 2x of deregistration.
  */
 static void print_revoke(const char *kunit)
 {
@@ -478,23 +480,32 @@ static void print_revoke(const char *kunit)
 		return;
 	printf("\n3. Recall (%s, median; dereg and revoke alternating, a fresh holder each)\n", kunit);
 	printf("   One MR of a file under a breakable lease (16). dereg: the holder's\n");
-	printf("   ibv_dereg_mr(); teardown: that and ibv_dealloc_pd, ibv_close_device,\n");
-	printf("   F_UNLCK; revoke: an administrator's write of \"revoke FD\" to\n");
-	printf("   /proc/daxlease until it returns (lease gone, pages unpinned); lease:\n");
-	printf("   the same revoke of a holder without an MR (no context revoked).\n");
-	printf("   | size | fs | dereg | teardown | revoke | revoke/dereg | revoke/teardown | goal 2x | lease | reps | dereg min-max | revoke min-max |\n");
-	printf("   |---|---|---|---|---|---|---|---|---|---|---|---|\n");
+	printf("   ibv_dereg_mr(); objects: that, ibv_destroy_cq and ibv_dealloc_pd\n");
+	printf("   (what a revocation destroys but the async event file); teardown:\n");
+	printf("   that, ibv_close_device and F_UNLCK; revoke: an administrator's write\n");
+	printf("   of \"revoke FD\" to /proc/daxlease until it returns (lease gone,\n");
+	printf("   pages unpinned); lease: the same revoke of a holder without an MR\n");
+	printf("   (no context revoked); trunc: a truncate of the file with its lease\n");
+	printf("   orphaned (closed), which revokes, less the same truncate of the\n");
+	printf("   file mapped the same way without lease or MR (plain).\n");
+	printf("   | size | fs | dereg | objects | teardown | revoke | revoke/dereg | revoke/objects | goal 2x | lease | trunc | trunc/dereg | plain | reps | dereg min-max | revoke min-max |\n");
+	printf("   |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
 	for (i = 0; i < c.rows; i++) {
 		double d = num(c.field[i][2]), t = num(c.field[i][3]);
-		double r = num(c.field[i][4]);
+		double r = num(c.field[i][4]), o, tr, pl;
 
 		if (!c.field[i][9])
 			continue;
-		printf("   | %s | %s | %.1f | %.1f | %.1f | %.2f | %.2f | %s | %.1f | %s | %.1f-%.1f | %.1f-%.1f |\n",
+		/* files of before the trunc and objects columns: none */
+		o = c.field[i][13] ? num(c.field[i][11]) : 0;
+		tr = c.field[i][13] ? num(c.field[i][12]) : 0;
+		pl = c.field[i][13] ? num(c.field[i][13]) : 0;
+		printf("   | %s | %s | %.1f | %.1f | %.1f | %.1f | %.2f | %.2f | %s | %.1f | %.1f | %.2f | %.1f | %s | %.1f-%.1f | %.1f-%.1f |\n",
 		       bytes_name(num(c.field[i][0])), c.field[i][1],
-		       d / 1000, t / 1000, r / 1000, r / d, r / t,
-		       r <= 2 * d ? "ok" : "OVER",
-		       num(c.field[i][10]) / 1000, c.field[i][5],
+		       d / 1000, o / 1000, t / 1000, r / 1000, r / d,
+		       o ? r / o : 0, r <= 2 * d ? "ok" : "OVER",
+		       num(c.field[i][10]) / 1000, (tr - pl) / 1000,
+		       (tr - pl) / d, pl / 1000, c.field[i][5],
 		       num(c.field[i][6]) / 1000, num(c.field[i][7]) / 1000,
 		       num(c.field[i][8]) / 1000, num(c.field[i][9]) / 1000);
 	}

@@ -169,6 +169,7 @@ void dl_revoke_mark(struct dl_lease *dl);
 void dl_revoke_orphans(struct inode *inode);
 void dl_revoked_wake(void);
 int dl_recall(struct inode *inode);
+int dl_revoke_init(void);
 void dl_revoke_exit(void);
 
 /* device.c */

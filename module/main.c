@@ -91,9 +91,14 @@ static int __init dl_init(void)
 	ret = dl_report_init();
 	if (ret)
 		goto put;
+	ret = dl_revoke_init();
+	if (ret)
+		goto report;
 	ret = dl_register(&dl_ops);
 	if (!ret)
 		return 0;
+	dl_revoke_exit();
+report:
 	dl_report_exit();
 put:
 	dl_hooks_put();
