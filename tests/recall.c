@@ -57,6 +57,7 @@
 #include "verbs.h"
 
 #define FILE_SIZE	(2UL << 20)
+#define BIG_SIZE	(64UL << 20)	/* its revocation takes milliseconds */
 #define CUT_SIZE	(1UL << 20)
 #define WRITE_LEN	(64UL << 10)
 #define LBT_PATH	"/proc/sys/fs/lease-break-time"
@@ -64,7 +65,7 @@
 #define LBT_IGNORE_S	2
 #define EVENT_WAIT_MS	20000
 #define G_TRIES		8
-#define FS_POINTS	27
+#define FS_POINTS	31
 
 #define T_LBT		"set " LBT_PATH
 #define T_LBT_BACK	"restore " LBT_PATH
@@ -75,6 +76,7 @@ enum hold_mode { HOLD_COOPERATE, HOLD_IGNORE, HOLD_ORPHAN };
 struct hold {
 	/* set by O before the fork */
 	char path[PATH_MAX];
+	size_t size;		/* of F: H maps and registers all of it */
 	int lease;		/* F_LAYOUT or F_LAYOUT|F_EXCLUSIVE */
 	enum hold_mode mode;
 	/* set by H */
@@ -155,12 +157,12 @@ static void holder_main(struct hold *h, int sock)
 		SETUP_FAIL(h, "open");
 	if (lease_set(fd, h->lease))
 		SETUP_FAIL(h, "F_SETLEASE");
-	map = mmap(NULL, FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	map = mmap(NULL, h->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED)
 		SETUP_FAIL(h, "mmap");
 	if (verbs_open(&v, env_rxe()))
 		SETUP_FAIL(h, "open the rxe device");
-	mr = ibv_reg_mr(v.pd, map, FILE_SIZE, IBV_ACCESS_LOCAL_WRITE |
+	mr = ibv_reg_mr(v.pd, map, h->size, IBV_ACCESS_LOCAL_WRITE |
 			IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ);
 	if (!mr)
 		SETUP_FAIL(h, "ibv_reg_mr of the mapped file");
@@ -172,7 +174,7 @@ static void holder_main(struct hold *h, int sock)
 	h->qpn = qp->qp_num;
 	if (h->mode != HOLD_ORPHAN && ftruncate(fd, CUT_SIZE))
 		h->own_truncate = errno;
-	if (h->mode == HOLD_ORPHAN && (munmap(map, FILE_SIZE) || close(fd)))
+	if (h->mode == HOLD_ORPHAN && (munmap(map, h->size) || close(fd)))
 		SETUP_FAIL(h, "munmap and close the leased file");
 	/* O's QP number comes back as 'q' followed by 4 bytes */
 	if (msg_send(sock, 'r') || msg_recv(sock, 10000, &c) || c != 'q' ||
@@ -208,10 +210,10 @@ report:
 	_exit(h->setup ? 1 : 0);
 }
 
-/* Fork H for @path; O's QP @oqp gets connected to H's. 0, or -1. */
+/* Fork H for @path (@size); O's QP @oqp gets connected to H's. 0, or -1. */
 static int holder_start(struct holder *hd, struct verbs *ov,
-			struct ibv_qp *oqp, const char *path, int lease,
-			enum hold_mode mode)
+			struct ibv_qp *oqp, const char *path, size_t size,
+			int lease, enum hold_mode mode)
 {
 	int sv[2];
 	char c;
@@ -221,6 +223,7 @@ static int holder_start(struct holder *hd, struct verbs *ov,
 	if (!hd->h || socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
 		return -1;
 	snprintf(hd->h->path, sizeof(hd->h->path), "%s", path);
+	hd->h->size = size;
 	hd->h->lease = lease;
 	hd->h->mode = mode;
 	hd->pid = fork();
@@ -306,19 +309,21 @@ static void rig_close(struct rig *r)
 }
 
 /*
- * The scene of a test: file F on @fs holding the pattern of @seed (its fd,
- * or -1; its name in @path, PATH_MAX bytes), O's rig @r, and H holding F
- * under @lease and doing @mode.  *@started is 0 once all of it is up.
+ * The scene of a test: file F of @size on @fs holding the pattern of @seed
+ * (its fd, or -1; its name in @path, PATH_MAX bytes), O's rig @r, and H
+ * holding F under @lease and doing @mode.  *@started is 0 once all of it is
+ * up.
  */
-static int scene_start(const struct dax_fs *fs, uint64_t seed, int lease,
-		       enum hold_mode mode, char *path, struct rig *r,
-		       struct holder *hd, int *started)
+static int scene_start(const struct dax_fs *fs, uint64_t seed, size_t size,
+		       int lease, enum hold_mode mode, char *path,
+		       struct rig *r, struct holder *hd, int *started)
 {
-	int fd = fs_file_create(fs->path, FILE_SIZE, seed, path, PATH_MAX);
+	int fd = fs_file_create(fs->path, size, seed, path, PATH_MAX);
 
 	*started = -1;
 	if (fd >= 0 && !rig_open(r))
-		*started = holder_start(hd, &r->v, r->qp, path, lease, mode);
+		*started = holder_start(hd, &r->v, r->qp, path, size, lease,
+					mode);
 	return fd;
 }
 
@@ -355,7 +360,7 @@ static void test_cooperate(const struct dax_fs *fs, uint64_t seed)
 	int fd, tr = -1, started = -1, status;
 
 	write_str(LBT_PATH, "5\n");
-	fd = scene_start(fs, seed, F_LAYOUT, HOLD_COOPERATE, path, &r, &hd,
+	fd = scene_start(fs, seed, FILE_SIZE, F_LAYOUT, HOLD_COOPERATE, path, &r, &hd,
 			 &started);
 	ok(!started && hd.h->own_truncate == EDEADLK,
 	   "%s: cooperative H: lease 16, ibv_reg_mr of the mapped file and a connected QP; H's own truncate EDEADLK",
@@ -405,7 +410,7 @@ static void test_ignore(const struct dax_fs *fs, uint64_t seed)
 	uint8_t *buf;
 
 	write_str(LBT_PATH, "2\n");
-	fd = scene_start(fs, seed, F_LAYOUT, HOLD_IGNORE, path, &r, &hd,
+	fd = scene_start(fs, seed, FILE_SIZE, F_LAYOUT, HOLD_IGNORE, path, &r, &hd,
 			 &started);
 	ok(!started && hd.h->own_truncate == EDEADLK,
 	   "%s: ignoring H: lease 16, MR and a connected QP; H's own truncate EDEADLK",
@@ -492,6 +497,60 @@ static void test_ignore(const struct dax_fs *fs, uint64_t seed)
 		file_close_unlink(fd, path);
 }
 
+/*
+ * H registers F and then unmaps and closes it: its 16 is orphaned with the
+ * pins.  The stock wait for busy DAX pages that follows a layout change
+ * skips a file nobody maps, so O's truncate must wait for the revocation
+ * itself: when it returns, nothing of H's may still be pinned (else the
+ * truncate freed blocks the NIC could still write).
+ */
+static void test_unmapped(const struct dax_fs *fs, uint64_t seed)
+{
+	const char *n = fs->name;
+	struct holder hd = { .pid = -1, .sock = -1 };
+	char path[PATH_MAX], *fp = NULL, *g = NULL, *esc;
+	int fd, tr = -1, started = -1;
+	bool gone = false;
+	struct rig r = { 0 };
+	long long ms = 0;
+
+	fd = scene_start(fs, seed, BIG_SIZE, F_LAYOUT, HOLD_ORPHAN, path, &r,
+			 &hd, &started);
+	esc = path_esc(path);
+	if (!started && esc)
+		g = gview_get(esc);
+	ok(!started && g && strstr(g, " orphaned "),
+	   "%s: H: lease 16, ibv_reg_mr of a 64 MiB mapping of F, then munmap and close: the lease is orphaned with the pins",
+	   n);
+	free(g);
+	free(esc);
+	if (!started) {
+		tr = truncate_timed(path, 0, &ms);
+		/* at once: a revocation still running would show here */
+		fp = fpins_get(hd.pid);
+		gone = fp && !*fp && gview_empty(path);
+	}
+	diag("%s: O's truncate of the unmapped F: %s after %lld ms", n,
+	     child_result_name(tr), ms);
+	ok(tr == 0, "%s: O: truncate(2) of the unmapped F to 0 returns 0", n);
+	if (fp && *fp)
+		diag_text("H's file_pins", fp);
+	ok(gone,
+	   "%s: when it returned, H's pins were gone: H's file_pins and /proc/daxlease empty",
+	   n);
+	free(fp);
+	ok(!started && holder_done(&hd) &&
+	   hd.h->event == IBV_EVENT_DEVICE_FATAL && !hd.h->dereg &&
+	   holder_end(&hd) == 0,
+	   "%s: H got IBV_EVENT_DEVICE_FATAL, its ibv_dereg_mr returns 0, it exits 0",
+	   n);
+	if (started)
+		holder_end(&hd);
+	rig_close(&r);
+	if (fd >= 0)
+		file_close_unlink(fd, path);
+}
+
 static void test_uring(const struct dax_fs *fs, uint64_t seed)
 {
 	char path[PATH_MAX];
@@ -552,7 +611,7 @@ static void test_admin(const struct dax_fs *fs, uint64_t seed,
 	int fd, started = -1;
 	struct rig r = { 0 };
 
-	fd = scene_start(fs, seed, F_LAYOUT | F_EXCLUSIVE, mode, path, &r, &hd,
+	fd = scene_start(fs, seed, FILE_SIZE, F_LAYOUT | F_EXCLUSIVE, mode, path, &r, &hd,
 			 &started);
 	esc = path_esc(path);
 	if (!started && mode == HOLD_ORPHAN && esc)
@@ -598,6 +657,7 @@ int main(void)
 	for_each_dax_fs(fs) {
 		test_cooperate(fs, seed);
 		test_ignore(fs, seed);
+		test_unmapped(fs, seed);
 		test_uring(fs, seed);
 		test_admin(fs, seed, tool, HOLD_IGNORE);
 		test_admin(fs, seed, tool, HOLD_ORPHAN);
