@@ -166,7 +166,7 @@ struct dl_owner *dl_owner_find(void *key);
 
 /* revoke.c */
 void dl_revoke_mark(struct dl_lease *dl);
-void dl_revoke_orphans(struct inode *inode);
+int dl_revoke_orphans(struct inode *inode);
 void dl_revoked_wake(void);
 int dl_recall(struct inode *inode);
 int dl_revoke_init(void);

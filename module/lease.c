@@ -643,8 +643,8 @@ static int dl_layout_verdict(struct inode *inode, enum daxlease_break how)
  * DAXLEASE_BREAK_UNLOCKED the wait drops i_rwsem, so that the holders can
  * still write(2) the file in response, and the verdict is asked again once
  * it is retaken.  A signal ends the wait.  Pins left under breakable leases
- * once they are gone are revoked; the caller then waits for busy DAX pages
- * as the stock code does, which ends when the revocation has unpinned them.
+ * once they are gone are revoked (dl_revoke_orphans(): it also says who
+ * waits for the revocation).
  */
 int dl_layout_change(struct inode *inode, enum daxlease_break how)
 {
@@ -664,7 +664,7 @@ int dl_layout_change(struct inode *inode, enum daxlease_break how)
 			return ret;
 	}
 	if (!ret)
-		dl_revoke_orphans(inode);
+		ret = dl_revoke_orphans(inode);
 	return ret;
 }
 

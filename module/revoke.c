@@ -143,16 +143,27 @@ static void dl_revoke_fn(struct work_struct *work)
 /*
  * A layout change of @inode broke its breakable leases: revoke the pins
  * left under them (orphaned leases: their break timed out, or their file
- * was closed, so nobody can be asked any more).
+ * was closed, so nobody can be asked any more).  The caller then waits for
+ * busy DAX pages as stock, which ends once the revocation has unpinned
+ * them, but only in a file that is mapped: dax_layout_busy_page() returns
+ * at once for one that nobody maps, and an MR outlives the mapping it was
+ * registered from.  So while the file is not mapped, wait here for the
+ * pins to go.  The caller's locks (XFS: MMAPLOCK) stop faults on the file,
+ * and a revocation waits for the holder's running verbs commands, one of
+ * which may be faulting on a new mapping of it: once the file is mapped,
+ * the stock wait, which drops those locks while it sleeps, takes over.
+ * 0, or -ERESTARTSYS on a signal.
  */
-void dl_revoke_orphans(struct inode *inode)
+int dl_revoke_orphans(struct inode *inode)
 {
+	struct address_space *mapping = inode->i_mapping;
 	struct dl_inode *dli;
 	struct dl_lease *dl;
 	bool queue = false;
+	long left;
 
 	if (!dl_inode_has_leases(inode))
-		return;
+		return 0;
 
 	spin_lock(&dl_lock);
 	dli = dl_inode_find(inode);
@@ -168,6 +179,14 @@ void dl_revoke_orphans(struct inode *inode)
 	spin_unlock(&dl_lock);
 	if (queue)
 		queue_work(system_unbound_wq, &dl_revoke_work);
+
+	/* a mapping can appear without our wake-up: look again every tick */
+	do {
+		left = wait_event_interruptible_timeout(dl_revoked_wq,
+				mapping_mapped(mapping) ||
+				!dl_inode_pinned(inode), HZ / 10);
+	} while (!left);
+	return left < 0 ? left : 0;
 }
 
 /* Pages were unpinned: a recall may be waiting for its leases to go. */
