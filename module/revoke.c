@@ -183,8 +183,9 @@ int dl_revoke_orphans(struct inode *inode)
 	/* a mapping can appear without our wake-up: look again every tick */
 	do {
 		left = wait_event_interruptible_timeout(dl_revoked_wq,
-				mapping_mapped(mapping) ||
-				!dl_inode_pinned(inode), HZ / 10);
+							mapping_mapped(mapping) ||
+							!dl_inode_pinned(inode),
+							HZ / 10);
 	} while (!left);
 	return left < 0 ? left : 0;
 }
