@@ -235,8 +235,9 @@ static void dl_failed_fn(struct work_struct *work)
 		if (!f)
 			break;
 		if (dl_recall(f->inode) == -EBUSY)
-			pr_warn("daxlease: inode %lu on %s has a failed page; its io_uring buffers cannot be revoked\n",
-				f->inode->i_ino, f->inode->i_sb->s_id);
+			pr_warn("daxlease: inode %llu on %s has a failed page; its io_uring buffers cannot be revoked\n",
+				(unsigned long long)f->inode->i_ino,
+				f->inode->i_sb->s_id);
 		iput(f->inode);
 		kfree(f);
 	}
@@ -268,8 +269,8 @@ void dl_memory_failure(struct address_space *mapping)
 		if (f->inode == inode)
 			goto out;	/* XFS: once per failed page */
 	if (!new) {
-		pr_warn("daxlease: no memory to recall inode %lu on %s after a memory failure\n",
-			inode->i_ino, inode->i_sb->s_id);
+		pr_warn("daxlease: no memory to recall inode %llu on %s after a memory failure\n",
+			(unsigned long long)inode->i_ino, inode->i_sb->s_id);
 		goto out;
 	}
 	/* a lease holds the inode (its file, or ihold() once orphaned) */

@@ -18,6 +18,10 @@
  *   succeed (H's QP is gone with its context: rxe drops the packets and
  *   the requester retries); H's ibv_dereg_mr of the revoked MR returns 0 and H exits
  *   0.
+ * - The same, with H reading its mapping of F all along: O's truncate to
+ *   1 MiB still returns 0 (not EINTR from the guard).  On 7.x a mapping
+ *   holds a reference to the page: the truncate waited for good once H's
+ *   read mapped the page again while it waited for the revoked pins.
  * - io_uring fixed buffers are not revocable: registering a mapping of a
  *   file under a breakable lease fails with EPERM.
  * - Administrator recall (daxlease revoke FILE) of an unbreakable lease
@@ -65,13 +69,13 @@
 #define LBT_IGNORE_S	2
 #define EVENT_WAIT_MS	20000
 #define G_TRIES		8
-#define FS_POINTS	31
+#define FS_POINTS	35
 
 #define T_LBT		"set " LBT_PATH
 #define T_LBT_BACK	"restore " LBT_PATH
 
 /* What H is told to do, and what it reports (shared memory). */
-enum hold_mode { HOLD_COOPERATE, HOLD_IGNORE, HOLD_ORPHAN };
+enum hold_mode { HOLD_COOPERATE, HOLD_IGNORE, HOLD_ORPHAN, HOLD_TOUCH };
 
 struct hold {
 	/* set by O before the fork */
@@ -89,6 +93,7 @@ struct hold {
 	int event;		/* first async event type, -1: none */
 	int dereg;		/* ibv_dereg_mr result */
 	int unlck;		/* F_UNLCK: 0 or errno */
+	long reads;		/* HOLD_TOUCH: reads of the mapping */
 };
 
 struct holder {
@@ -191,6 +196,18 @@ static void holder_main(struct hold *h, int sock)
 		h->dereg = ibv_dereg_mr(mr);
 		mr = NULL;
 		h->unlck = lease_set(fd, F_UNLCK) ? errno : 0;
+	} else if (h->mode == HOLD_TOUCH) {
+		/* ignore the break, read the first page of F until revoked */
+		long long end = clock_ms() + EVENT_WAIT_MS;
+
+		while (h->event < 0 && clock_ms() < end) {
+			(void)*(volatile char *)map;
+			h->reads++;
+			h->event = verbs_async_event(v.ctx, 0);
+		}
+		h->sigio = sigio_count;
+		h->dereg = ibv_dereg_mr(mr);
+		mr = NULL;
 	} else {
 		/* ignore the break: the kernel revokes the whole context */
 		h->event = verbs_async_event(v.ctx, EVENT_WAIT_MS);
@@ -360,8 +377,8 @@ static void test_cooperate(const struct dax_fs *fs, uint64_t seed)
 	int fd, tr = -1, started = -1, status;
 
 	write_str(LBT_PATH, "5\n");
-	fd = scene_start(fs, seed, FILE_SIZE, F_LAYOUT, HOLD_COOPERATE, path, &r, &hd,
-			 &started);
+	fd = scene_start(fs, seed, FILE_SIZE, F_LAYOUT, HOLD_COOPERATE,
+			 path, &r, &hd, &started);
 	ok(!started && hd.h->own_truncate == EDEADLK,
 	   "%s: cooperative H: lease 16, ibv_reg_mr of the mapped file and a connected QP; H's own truncate EDEADLK",
 	   n);
@@ -410,8 +427,8 @@ static void test_ignore(const struct dax_fs *fs, uint64_t seed)
 	uint8_t *buf;
 
 	write_str(LBT_PATH, "2\n");
-	fd = scene_start(fs, seed, FILE_SIZE, F_LAYOUT, HOLD_IGNORE, path, &r, &hd,
-			 &started);
+	fd = scene_start(fs, seed, FILE_SIZE, F_LAYOUT, HOLD_IGNORE,
+			 path, &r, &hd, &started);
 	ok(!started && hd.h->own_truncate == EDEADLK,
 	   "%s: ignoring H: lease 16, MR and a connected QP; H's own truncate EDEADLK",
 	   n);
@@ -551,6 +568,44 @@ static void test_unmapped(const struct dax_fs *fs, uint64_t seed)
 		file_close_unlink(fd, path);
 }
 
+static void test_touch(const struct dax_fs *fs, uint64_t seed)
+{
+	const char *n = fs->name;
+	struct holder hd = { .pid = -1, .sock = -1 };
+	struct stat st = { .st_size = -1 };
+	int fd, tr = -1, started = -1, status;
+	char path[PATH_MAX];
+	struct rig r = { 0 };
+	long long ms = 0;
+
+	write_str(LBT_PATH, "2\n");
+	fd = scene_start(fs, seed, FILE_SIZE, F_LAYOUT, HOLD_TOUCH,
+			 path, &r, &hd, &started);
+	ok(!started && hd.h->own_truncate == EDEADLK,
+	   "%s: reading H: lease 16, MR and a connected QP; H's own truncate EDEADLK",
+	   n);
+	if (!started)
+		tr = truncate_timed(path, CUT_SIZE, &ms);
+	diag("%s: O's truncate: %s after %lld ms", n, child_result_name(tr),
+	     ms);
+	ok(tr == 0,
+	   "%s: O: truncate(2) to 1 MiB returns 0 while H reads its mapping of F (not EINTR)",
+	   n);
+	ok(!started && holder_done(&hd) && hd.h->sigio &&
+	   hd.h->event == IBV_EVENT_DEVICE_FATAL && !hd.h->dereg,
+	   "%s: H got SIGIO, then IBV_EVENT_DEVICE_FATAL while reading (%ld reads), ibv_dereg_mr 0",
+	   n, started ? 0 : hd.h->reads);
+	if (fd >= 0)
+		fstat(fd, &st);
+	status = holder_end(&hd);
+	ok(!started && st.st_size == (off_t)CUT_SIZE && gview_empty(path) &&
+	   status == 0,
+	   "%s: size 1 MiB, /proc/daxlease has nothing for F, H exits 0", n);
+	rig_close(&r);
+	if (fd >= 0)
+		file_close_unlink(fd, path);
+}
+
 static void test_uring(const struct dax_fs *fs, uint64_t seed)
 {
 	char path[PATH_MAX];
@@ -611,8 +666,8 @@ static void test_admin(const struct dax_fs *fs, uint64_t seed,
 	int fd, started = -1;
 	struct rig r = { 0 };
 
-	fd = scene_start(fs, seed, FILE_SIZE, F_LAYOUT | F_EXCLUSIVE, mode, path, &r, &hd,
-			 &started);
+	fd = scene_start(fs, seed, FILE_SIZE, F_LAYOUT | F_EXCLUSIVE, mode,
+			 path, &r, &hd, &started);
 	esc = path_esc(path);
 	if (!started && mode == HOLD_ORPHAN && esc)
 		g = gview_get(esc);
@@ -658,6 +713,7 @@ int main(void)
 		test_cooperate(fs, seed);
 		test_ignore(fs, seed);
 		test_unmapped(fs, seed);
+		test_touch(fs, seed);
 		test_uring(fs, seed);
 		test_admin(fs, seed, tool, HOLD_IGNORE);
 		test_admin(fs, seed, tool, HOLD_ORPHAN);
