@@ -38,6 +38,7 @@
  */
 
 #include <linux/capability.h>
+#include <linux/dcache.h>
 #include <linux/fdtable.h>
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -82,9 +83,10 @@ static bool dl_has_newline(const char *s, size_t len)
  * path reference held on a file in it: no other directory can take the
  * address) and while rename_lock has not moved since the text was taken:
  * a rename anywhere makes the next path a d_path() again.  An unlinked
- * file (" (deleted)") is always a d_path().  A mount or umount is seen at
- * the next read(2) of the report: until then its lines read as they would
- * have when the text was taken, a moment before.
+ * file (" (deleted)") is always a d_path().  A mount or umount meanwhile
+ * is not seen (mount_lock is not exported): the lines printed after it in
+ * the same read(2) of /proc/daxlease or listing of file_pins read as they
+ * would have a moment before, when the text was taken.
  */
 struct dl_dir_text {
 	const struct dentry *dir;	/* NULL: none */
@@ -211,8 +213,8 @@ static unsigned long dl_show_pass;
  * Would @n lines about as long as @path's fit in what is left of the
  * seq_file buffer?  /proc/<pid>/file_pins is a single_open() file:
  * seq_file runs the whole show again each time its buffer doubles, so
- * the thousands of lines of one owner would be printed up to a dozen
- * times.  Saying "full" before printing them costs one path instead.
+ * the lines of an owner of 10,000 files were printed eight times over.
+ * Saying "full" before printing them costs one path instead.
  * The files of one owner are typically named alike; a wrong guess costs
  * a larger buffer or one more doubling, never a wrong text.
  */
@@ -299,7 +301,7 @@ static void dl_show_owner(struct seq_file *m, struct file *file,
 	}
 	/* the references pin the directories @dir may name until the end */
 	dir.dir = NULL;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && !seq_has_overflowed(m); i++) {
 		if (file)
 			seq_putc(m, '\t');
 		dl_seq_path(m, &paths[i], &dir);
