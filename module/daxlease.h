@@ -182,6 +182,5 @@ void dl_device_exit(void);
 int dl_proc_show(struct seq_file *m, struct task_struct *task);
 int dl_report_init(void);
 void dl_report_exit(void);
-void dl_seq_lease_path(struct seq_file *m, struct dl_lease *dl);
 
 #endif /* DAXLEASE_MODULE_H */

@@ -38,6 +38,7 @@
  */
 
 #include <linux/capability.h>
+#include <linux/dcache.h>
 #include <linux/fdtable.h>
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -52,29 +53,142 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <linux/wordpart.h>
 
 #include "daxlease.h"
 
 static struct proc_dir_entry *dl_proc;
 
+/* Does @s[0..@len) hold a newline?  A word at a time: paths are long. */
+static bool dl_has_newline(const char *s, size_t len)
+{
+	const unsigned long ones = REPEAT_BYTE(0x01), nl = REPEAT_BYTE('\n');
+	unsigned long w;
+
+	for (; len >= sizeof(w); s += sizeof(w), len -= sizeof(w)) {
+		memcpy(&w, s, sizeof(w));
+		w ^= nl;
+		if ((w - ones) & ~w & REPEAT_BYTE(0x80))
+			return true;
+	}
+	return memchr(s, '\n', len);
+}
+
+/*
+ * The text of the directory of the last path printed, so that the next
+ * path in the same directory (leased files typically are many in one) is
+ * printed as that text and its own name rather than by another d_path(),
+ * which was half of a /proc/daxlease record's time.  Used only while the
+ * directory cannot be freed (the caller's RCU read-side section, or a
+ * path reference held on a file in it: no other directory can take the
+ * address) and while rename_lock has not moved since the text was taken:
+ * a rename anywhere makes the next path a d_path() again.  An unlinked
+ * file (" (deleted)") is always a d_path().  A mount or umount meanwhile
+ * is not seen (mount_lock is not exported): the lines printed after it in
+ * the same read(2) of /proc/daxlease or listing of file_pins read as they
+ * would have a moment before, when the text was taken.
+ */
+struct dl_dir_text {
+	const struct dentry *dir;	/* NULL: none */
+	const struct vfsmount *mnt;
+	unsigned int seq;		/* rename_lock's when taken */
+	unsigned int len;
+	char text[128];			/* with the final '/' */
+};
+
+/* Print @path as @dt's text and its name if it is in @dt's directory. */
+static bool dl_seq_path_in_dir(struct seq_file *m, const struct path *path,
+			       struct dl_dir_text *dt)
+{
+	struct dentry *dentry = path->dentry;
+	size_t room, len;
+	char *buf;
+	bool ok;
+
+	if (path->mnt != dt->mnt || dentry == path->mnt->mnt_root)
+		return false;
+	room = seq_get_buf(m, &buf);
+	spin_lock(&dentry->d_lock);	/* the name and parent: d_move() */
+	len = dentry->d_name.len;
+	ok = dentry->d_parent == dt->dir && !d_unlinked(dentry) &&
+	     room > dt->len + len;
+	if (ok)
+		memcpy(buf + dt->len, dentry->d_name.name, len);
+	spin_unlock(&dentry->d_lock);
+	if (read_seqretry(&rename_lock, dt->seq)) {
+		dt->dir = NULL;
+		return false;
+	}
+	if (!ok || dl_has_newline(buf + dt->len, len))
+		return false;
+	memcpy(buf, dt->text, dt->len);
+	seq_commit(m, dt->len + len);
+	return true;
+}
+
+/*
+ * Keep the directory part of @text (@len bytes, d_path() of @path with
+ * rename_lock at @seq before it) in @dt if the text is that directory's,
+ * a '/' and the file's name: not for an unlinked file, a file that is the
+ * root of its mount (a bind mount of a file: its last name is the mount
+ * point's) or a name d_dname() makes up.
+ */
+static void dl_dir_text_take(struct dl_dir_text *dt, const struct path *path,
+			     const char *text, size_t len, unsigned int seq)
+{
+	struct dentry *dentry = path->dentry;
+	struct dentry *parent;
+	size_t dlen;
+	bool ok;
+
+	dt->dir = NULL;
+	if (dentry == path->mnt->mnt_root ||
+	    (dentry->d_op && dentry->d_op->d_dname))
+		return;
+	spin_lock(&dentry->d_lock);
+	parent = dentry->d_parent;
+	dlen = len - dentry->d_name.len;
+	ok = !d_unlinked(dentry) && len > dentry->d_name.len &&
+	     dlen <= sizeof(dt->text) && text[dlen - 1] == '/' &&
+	     !memcmp(text + dlen, dentry->d_name.name, dentry->d_name.len);
+	spin_unlock(&dentry->d_lock);
+	if (!ok || read_seqretry(&rename_lock, seq))
+		return;
+	dt->dir = parent;
+	dt->mnt = path->mnt;
+	dt->seq = seq;
+	dt->len = dlen;
+	memcpy(dt->text, text, dlen);
+}
+
 /*
  * seq_path(@m, @path, "\n") without its byte-by-byte escaping pass when the
  * path holds no newline, as nearly every path does: then the text d_path()
- * left at the end of the seq_file buffer only moves into place.  Paths
- * were most of a /proc/daxlease record's time.
+ * left at the end of the seq_file buffer only moves into place.  With @dt,
+ * a path in the directory of the one before is its directory's text and
+ * its name (above).
  */
-static void dl_seq_path(struct seq_file *m, const struct path *path)
+static void dl_seq_path(struct seq_file *m, const struct path *path,
+			struct dl_dir_text *dt)
 {
+	unsigned int seq = 0;
 	char *buf, *p;
 	size_t size;
 	int len;
 
+	if (dt) {
+		if (dt->dir && dl_seq_path_in_dir(m, path, dt))
+			return;
+		seq = read_seqbegin(&rename_lock);
+	}
 	size = seq_get_buf(m, &buf);
 	if (size) {
 		p = d_path(path, buf, size);
 		len = IS_ERR(p) ? 0 : buf + size - 1 - p;
-		if (len && !memchr(p, '\n', len)) {
+		if (len && !dl_has_newline(p, len)) {
 			memmove(buf, p, len);
+			if (dt)
+				dl_dir_text_take(dt, path, buf, len, seq);
 			seq_commit(m, len);
 			return;
 		}
@@ -82,9 +196,10 @@ static void dl_seq_path(struct seq_file *m, const struct path *path)
 	seq_path(m, path, "\n");
 }
 
-void dl_seq_lease_path(struct seq_file *m, struct dl_lease *dl)
+/* the path a lease's file had when it was taken (dl_lock) */
+static const struct path *dl_lease_path(struct dl_lease *dl)
 {
-	dl_seq_path(m, dl->file ? &dl->file->f_path : &dl->path);
+	return dl->file ? &dl->file->f_path : &dl->path;
 }
 
 /*
@@ -95,21 +210,48 @@ void dl_seq_lease_path(struct seq_file *m, struct dl_lease *dl)
 static unsigned long dl_show_pass;
 
 /*
+ * Would @n lines about as long as @path's fit in what is left of the
+ * seq_file buffer?  /proc/<pid>/file_pins is a single_open() file:
+ * seq_file runs the whole show again each time its buffer doubles, so
+ * the lines of an owner of 10,000 files were printed eight times over.
+ * Saying "full" before printing them costs one path instead.
+ * The files of one owner are typically named alike; a wrong guess costs
+ * a larger buffer or one more doubling, never a wrong text.
+ */
+static bool dl_lines_fit(struct seq_file *m, const struct path *path,
+			 size_t n)
+{
+	size_t room = m->size - m->count;
+	char buf[256], *p;
+	size_t len;
+
+	if (room / sizeof(buf) >= n)
+		return true;
+	p = d_path(path, buf, sizeof(buf));
+	/* + 1: the tab; the NUL stands for the newline */
+	len = IS_ERR(p) ? sizeof(buf) : buf + sizeof(buf) - p + 1;
+	return room / len >= n;
+}
+
+/*
  * Pins owned by @file (at @fd) or, if @file is NULL, by @mm.  The owner's
  * files are collected under dl_lock as path references (no printing, no
  * d_path(): a reference count each) and printed after it is dropped, so a
  * reader of a long list holds up pins and leases for microseconds, not for
- * the time the text takes.
+ * the time the text takes.  Leaves the buffer full (seq_has_overflowed())
+ * if the lines would not fit.
  */
 static void dl_show_owner(struct seq_file *m, struct file *file,
 			  unsigned int fd, struct mm_struct *mm)
 {
 	void *key = file ? (void *)file : (void *)mm;
-	struct path *paths = NULL, *p;
+	struct path *paths = NULL, *p, first;
 	size_t max = 0, want, n, i;
+	struct dl_dir_text dir;
 	struct dl_owner *owner;
 	struct dl_pin *rec;
 	unsigned long pass;
+	bool fits;
 
 	for (;;) {
 		spin_lock(&dl_lock);
@@ -122,8 +264,17 @@ static void dl_show_owner(struct seq_file *m, struct file *file,
 		want = list_count_nodes(&owner->pins);
 		if (want <= max)
 			break;
+		rec = list_first_entry(&owner->pins, struct dl_pin, owner_link);
+		first = *dl_lease_path(rec->lease);
+		path_get(&first);
 		spin_unlock(&dl_lock);
 		kvfree(paths);
+		fits = dl_lines_fit(m, &first, want + 1);
+		path_put(&first);
+		if (!fits) {
+			seq_commit(m, -1);
+			return;
+		}
 		max = want;
 		paths = kvmalloc_array(max, sizeof(*paths), GFP_KERNEL);
 		if (!paths)
@@ -138,25 +289,61 @@ static void dl_show_owner(struct seq_file *m, struct file *file,
 			continue;
 		rec->lease->dli->shown = pass;
 		p = &paths[n++];
-		*p = rec->lease->file ? rec->lease->file->f_path :
-		     rec->lease->path;
+		*p = *dl_lease_path(rec->lease);
 		path_get(p);
 	}
 	spin_unlock(&dl_lock);
 
 	if (file) {
 		seq_printf(m, "%u: ", fd);
-		dl_seq_path(m, &file->f_path);
+		dl_seq_path(m, &file->f_path, NULL);
 		seq_putc(m, '\n');
 	}
-	for (i = 0; i < n; i++) {
+	/* the references pin the directories @dir may name until the end */
+	dir.dir = NULL;
+	for (i = 0; i < n && !seq_has_overflowed(m); i++) {
 		if (file)
 			seq_putc(m, '\t');
-		dl_seq_path(m, &paths[i]);
+		dl_seq_path(m, &paths[i], &dir);
 		seq_putc(m, '\n');
-		path_put(&paths[i]);
 	}
+	for (i = 0; i < n; i++)
+		path_put(&paths[i]);
 	kvfree(paths);
+}
+
+/*
+ * The next file of @task from fd *@fd on that owns pins, with a reference,
+ * and its fd in *@fd; NULL after the last.  The other fds (in a process
+ * that pins thousands of files, mostly those files') are passed over with
+ * a lockless look at the owner hash under RCU, as fget_task_next() walks
+ * the table, rather than a reference and dl_lock each; dl_show_owner()
+ * looks again under dl_lock.
+ */
+static struct file *dl_next_owner_file(struct task_struct *task,
+				       unsigned int *fd)
+{
+	struct files_struct *files;
+	struct file *file;
+	unsigned int n = *fd;
+	bool found = false;
+
+	rcu_read_lock();
+	task_lock(task);
+	files = task->files;
+	if (files) {
+		for (; n < files_fdtable(files)->max_fds; n++) {
+			file = files_lookup_fd_raw(files, n);
+			if (file && dl_owner_find(file)) {
+				found = true;
+				break;
+			}
+		}
+	}
+	task_unlock(task);
+	rcu_read_unlock();
+	*fd = n;
+	return found ? fget_task_next(task, fd) : NULL;
 }
 
 int dl_proc_show(struct seq_file *m, struct task_struct *task)
@@ -166,11 +353,13 @@ int dl_proc_show(struct seq_file *m, struct task_struct *task)
 	unsigned int fd;
 
 	for (fd = 0; ; fd++) {
-		file = fget_task_next(task, &fd);
+		file = dl_next_owner_file(task, &fd);
 		if (!file)
 			break;
 		dl_show_owner(m, file, fd, NULL);
 		fput(file);
+		if (seq_has_overflowed(m))
+			return 0;
 	}
 
 	mm = get_task_mm(task);
@@ -182,13 +371,15 @@ int dl_proc_show(struct seq_file *m, struct task_struct *task)
 }
 
 /*
- * The path of the owner whose file was printed last in this read(2) of
- * /proc/daxlease: thousands of leases are typically pinned through one
- * uverbs file.  Valid from ->start() to ->stop() only: owners are freed
+ * What one read(2) of /proc/daxlease keeps, from ->start() to ->stop()
+ * (m->private): the text of the directory of the last lease's file, and
+ * the path of the owner whose file was printed last, since thousands of
+ * leases are typically pinned through one uverbs file.  Owners are freed
  * after an RCU grace period, so no other owner can take the address
  * meanwhile, and an owner's file only ever goes to NULL.
  */
-struct dl_owner_text {
+struct dl_global_read {
+	struct dl_dir_text dir;
 	struct dl_owner *owner;
 	struct file *file;
 	unsigned int len;
@@ -197,14 +388,14 @@ struct dl_owner_text {
 
 static void dl_show_owner_path(struct seq_file *m, struct dl_owner *owner)
 {
-	struct dl_owner_text *last = m->private;
+	struct dl_global_read *last = m->private;
 	size_t from = m->count;
 
 	if (last->owner == owner && last->file == owner->file) {
 		seq_write(m, last->text, last->len);
 		return;
 	}
-	dl_seq_path(m, &owner->file->f_path);
+	dl_seq_path(m, &owner->file->f_path, NULL);
 	if (seq_has_overflowed(m) || m->count - from > sizeof(last->text))
 		return;
 	last->owner = owner;
@@ -213,97 +404,178 @@ static void dl_show_owner_path(struct seq_file *m, struct dl_owner *owner)
 	memcpy(last->text, m->buf + from, last->len);
 }
 
+/*
+ * Room for @max bytes at the end of the seq_file buffer, or NULL with the
+ * buffer marked full (seq_file then retries the record in a larger buffer
+ * or in the next read(2)).  The caller writes there and seq_commit()s.
+ */
+static char *dl_seq_room(struct seq_file *m, size_t max)
+{
+	char *buf;
+
+	if (seq_get_buf(m, &buf) >= max)
+		return buf;
+	seq_commit(m, -1);
+	return NULL;
+}
+
+/* @len bytes of @s at @p; returns the end */
+static char *dl_put(char *p, const char *s, size_t len)
+{
+	memcpy(p, s, len);
+	return p + len;
+}
+
+/* a string literal */
+#define dl_put_lit(p, s)	dl_put(p, s, sizeof(s) - 1)
+
+/* @v in decimal at @p; returns the end */
+static char *dl_put_dec(char *p, unsigned long long v)
+{
+	char tmp[20];
+	int n = 0;
+
+	do {
+		tmp[n++] = '0' + v % 10;
+		v /= 10;
+	} while (v);
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
+/* @v in hex, at least two digits, as "%02x"; returns the end */
+static char *dl_put_hex2(char *p, unsigned int v)
+{
+	char tmp[2 * sizeof(v)];
+	int n = 0;
+
+	do {
+		tmp[n++] = hex_asc[v & 0xf];
+		v >>= 4;
+	} while (v || n < 2);
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
+/* "\tclosed <20 digits> " */
+#define DL_OWNER_PREFIX_MAX	32
+
 static void dl_show_lease_owners(struct seq_file *m, struct dl_lease *dl)
 {
 	struct dl_owner *owner;
 	struct dl_pin *rec;
+	char *buf, *p;
 
 	list_for_each_entry(rec, &dl->pins, lease_link) {
 		owner = rec->owner;
-		seq_put_decimal_ull(m, owner->mm ? "\tmm " : owner->file ?
-				    "\tfile " : "\tclosed ", rec->npages);
+		buf = dl_seq_room(m, DL_OWNER_PREFIX_MAX);
+		if (!buf)
+			return;
+		p = buf;
+		if (owner->mm)
+			p = dl_put_lit(p, "\tmm ");
+		else if (owner->file)
+			p = dl_put_lit(p, "\tfile ");
+		else
+			p = dl_put_lit(p, "\tclosed ");
+		p = dl_put_dec(p, rec->npages);
 		if (owner->file && !owner->mm) {
-			seq_putc(m, ' ');
+			*p++ = ' ';
+			seq_commit(m, p - buf);
 			dl_show_owner_path(m, owner);
+		} else {
+			seq_commit(m, p - buf);
 		}
 		seq_putc(m, '\n');
 	}
 }
 
 /*
- * Does fd @fd of the thread group @tgid still refer to @file (RCU)?  Only
- * then is the fd worth printing: it may have been closed or dup2()ed over.
+ * Does fd @fd of @task still refer to @file?  Only then is the fd worth
+ * printing: it may have been closed or dup2()ed over.  A look at the fd
+ * table under RCU (the caller's) and task_lock(), as /proc/<pid>/fdinfo
+ * does, without taking a reference: only the pointer is compared.  @file
+ * is not freed meanwhile if the caller then finds the lease still live.
  */
-static bool dl_fd_is(struct pid *tgid, int fd, struct file *file)
+static bool dl_task_fd_is(struct task_struct *task, int fd, struct file *file)
 {
-	struct task_struct *task;
-	unsigned int n = fd;
-	struct file *f;
-	bool same;
+	struct files_struct *files;
+	bool same = false;
 
-	if (fd < 0 || !file)
+	if (!task || fd < 0 || !file)
 		return false;
-	task = pid_task(tgid, PIDTYPE_TGID);
-	if (!task)
-		return false;
-	f = fget_task_next(task, &n);
-	if (!f)
-		return false;
-	same = n == fd && f == file;
-	fput(f);
+	task_lock(task);
+	files = task->files;
+	if (files)
+		same = files_lookup_fd_raw(files, fd) == file;
+	task_unlock(task);
 	return same;
 }
 
-/* @v in hex, at least two digits, as "%02x" */
-static void dl_seq_hex2(struct seq_file *m, unsigned int v)
-{
-	char buf[2 * sizeof(v)];
-	int i = sizeof(buf);
-
-	do {
-		buf[--i] = hex_asc[v & 0xf];
-		v >>= 4;
-	} while (v || i > (int)sizeof(buf) - 2);
-	seq_write(m, buf + i, sizeof(buf) - i);
-}
+/*
+ * "<pid> <fd> <kind> <state> <pages> <dev>:<ino> " at most: 10 digits for
+ * a pid, 10 for an fd, 20 for pages and an inode, 3 and 5 hex digits for a
+ * major and minor.
+ */
+#define DL_LEASE_PREFIX_MAX	112
 
 /*
- * One lease and its owners; dl_lock is held for this record only.  Printed
- * with the seq_put_*() helpers, not seq_printf(): its format parsing was
- * a good part of a record's time, and a record is printed under dl_lock.
+ * One lease and its owners; dl_lock is held for this record only.  The
+ * text is written straight into the seq_file buffer: seq_printf()'s format
+ * parsing, then the seq_put_*() helpers' calls, were a good part of a
+ * record's time, and a record is printed under dl_lock.
  */
 static void dl_global_show_one(struct seq_file *m, struct dl_lease *dl,
 			       struct pid_namespace *ns)
 {
-	bool alive, fd_ok;
+	struct task_struct *task;
 	struct inode *inode;
+	bool fd_ok;
+	char *buf, *p;
 
-	alive = pid_task(dl->tgid, PIDTYPE_TGID);
-	fd_ok = dl_fd_is(dl->tgid, dl->fd, READ_ONCE(dl->file));
+	/* RCU from ->start() */
+	task = pid_task(dl->tgid, PIDTYPE_TGID);
+	fd_ok = dl_task_fd_is(task, dl->fd, READ_ONCE(dl->file));
 
 	spin_lock(&dl_lock);
 	if (dl->state != DL_LIVE && dl->state != DL_ORPHANED)
 		goto out;
-	if (alive)
-		seq_put_decimal_ll(m, "", pid_nr_ns(dl->tgid, ns));
+	buf = dl_seq_room(m, DL_LEASE_PREFIX_MAX);
+	if (!buf)
+		goto out;
+	p = buf;
+	if (task)
+		p = dl_put_dec(p, pid_nr_ns(dl->tgid, ns));
 	else
-		seq_putc(m, '-');
+		*p++ = '-';
+	*p++ = ' ';
 	if (fd_ok && dl->state == DL_LIVE)
-		seq_put_decimal_ll(m, " ", dl->fd);
+		p = dl_put_dec(p, dl->fd);
 	else
-		seq_puts(m, " -");
-	seq_puts(m, dl->unbreakable ? " unbreakable" : " breakable");
-	seq_puts(m, dl->state == DL_ORPHANED ? " orphaned" : " live");
-	seq_put_decimal_ull(m, " ", dl->npages);
+		*p++ = '-';
+	if (dl->unbreakable)
+		p = dl_put_lit(p, " unbreakable");
+	else
+		p = dl_put_lit(p, " breakable");
+	if (dl->state == DL_ORPHANED)
+		p = dl_put_lit(p, " orphaned ");
+	else
+		p = dl_put_lit(p, " live ");
+	p = dl_put_dec(p, dl->npages);
+	*p++ = ' ';
 	inode = dl->inode;
-	seq_putc(m, ' ');
-	dl_seq_hex2(m, MAJOR(inode->i_sb->s_dev));
-	seq_putc(m, ':');
-	dl_seq_hex2(m, MINOR(inode->i_sb->s_dev));
+	p = dl_put_hex2(p, MAJOR(inode->i_sb->s_dev));
+	*p++ = ':';
+	p = dl_put_hex2(p, MINOR(inode->i_sb->s_dev));
+	*p++ = ':';
 	/* i_ino: unsigned long on 6.12, u64 on 7.x */
-	seq_put_decimal_ull(m, ":", inode->i_ino);
-	seq_putc(m, ' ');
-	dl_seq_lease_path(m, dl);
+	p = dl_put_dec(p, inode->i_ino);
+	*p++ = ' ';
+	seq_commit(m, p - buf);
+	dl_seq_path(m, dl_lease_path(dl),
+		    &((struct dl_global_read *)m->private)->dir);
 	seq_putc(m, '\n');
 	dl_show_lease_owners(m, dl);
 out:
@@ -320,10 +592,11 @@ out:
 static void *dl_global_start(struct seq_file *m, loff_t *pos)
 	__acquires(RCU)
 {
-	struct dl_owner_text *last = m->private;
+	struct dl_global_read *last = m->private;
 
-	last->owner = NULL;
 	rcu_read_lock();
+	last->owner = NULL;
+	last->dir.dir = NULL;
 	return seq_list_start_rcu(&dl_all_leases, *pos);
 }
 
@@ -369,7 +642,7 @@ static int dl_global_open(struct inode *inode, struct file *file)
 	int ret;
 
 	ret = seq_open_private(file, &dl_global_ops,
-			       sizeof(struct dl_owner_text));
+			       sizeof(struct dl_global_read));
 	if (ret)
 		return ret;
 	m = file->private_data;
