@@ -16,8 +16,14 @@
  *   and H's file_pins are empty; a new file G that reuses blocks F had
  *   (FIEMAP) is not changed by O's WRITE to the revoked MR, which does not
  *   succeed (H's QP is gone with its context: rxe drops the packets and
- *   the requester retries); H's ibv_dereg_mr of the revoked MR returns 0 and H exits
- *   0.
+ *   the requester retries); H's ibv_dereg_mr of the revoked MR returns 0
+ *   and H exits 0.
+ * - Breakable lease, H registers a 64 MiB mapping of F, then unmaps and
+ *   closes F (the lease is orphaned with the pins): O's truncate returns
+ *   only once the pins are revoked (H's file_pins and /proc/daxlease are
+ *   empty when it returns).  The stock busy-page wait skips a file nobody
+ *   maps: on the old module the truncate freed the pinned blocks (the
+ *   kernel warns in dax_disassociate_entry()).
  * - The same, with H reading its mapping of F all along: O's truncate to
  *   1 MiB still returns 0 (not EINTR from the guard).  On 7.x a mapping
  *   holds a reference to the page: the truncate waited for good once H's
