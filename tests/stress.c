@@ -369,6 +369,36 @@ static uint64_t page_seed(int f)
 	return files[f].seed;
 }
 
+/*
+ * What a page that differs from the model holds, for the diag: zeros, the
+ * pattern of some page of some stress file (a write landing in the wrong
+ * place, or a block freed and reused), or bytes of nowhere.
+ */
+static void describe_page(const uint8_t *pg)
+{
+	unsigned long i, q;
+	int g;
+
+	for (i = 0; i < PAGE && !pg[i]; i++)
+		;
+	if (i == PAGE) {
+		diag("  it reads zero");
+		return;
+	}
+	for (g = 0; g < NFILES; g++)
+		for (q = 0; q < FILE_PAGES; q++)
+			if (pattern_mismatch(pg, PAGE, page_seed(g),
+					     q * PAGE) < 0) {
+				diag("  it holds the pattern of %s page %lu",
+				     files[g].path, q);
+				return;
+			}
+	diag("  byte %lu is the first non-zero one; bytes %lu..: %02x %02x %02x %02x %02x %02x %02x %02x",
+	     i, i & ~7UL, pg[i & ~7UL], pg[(i & ~7UL) + 1], pg[(i & ~7UL) + 2],
+	     pg[(i & ~7UL) + 3], pg[(i & ~7UL) + 4], pg[(i & ~7UL) + 5],
+	     pg[(i & ~7UL) + 6], pg[(i & ~7UL) + 7]);
+}
+
 /* Does file @fd match the model of @f? A diag for the first difference. */
 static bool model_matches(int f, int fd, const char *when)
 {
@@ -407,6 +437,7 @@ static bool model_matches(int f, int fd, const char *when)
 		}
 		diag("%s %s: page %lu is not %s", when, files[f].path, p,
 		     m->zero[p] ? "zero" : "the pattern");
+		describe_page(pg);
 		return false;
 	}
 	return true;
