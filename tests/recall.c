@@ -40,6 +40,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -75,13 +76,14 @@
 #define LBT_IGNORE_S	2
 #define EVENT_WAIT_MS	20000
 #define G_TRIES		8
-#define FS_POINTS	35
+#define FS_POINTS	42
 
 #define T_LBT		"set " LBT_PATH
 #define T_LBT_BACK	"restore " LBT_PATH
 
 /* What H is told to do, and what it reports (shared memory). */
-enum hold_mode { HOLD_COOPERATE, HOLD_IGNORE, HOLD_ORPHAN, HOLD_TOUCH };
+enum hold_mode { HOLD_COOPERATE, HOLD_IGNORE, HOLD_ORPHAN, HOLD_TOUCH,
+		 HOLD_BUSY };
 
 struct hold {
 	/* set by O before the fork */
@@ -100,6 +102,12 @@ struct hold {
 	int dereg;		/* ibv_dereg_mr result */
 	int unlck;		/* F_UNLCK: 0 or errno */
 	long reads;		/* HOLD_TOUCH: reads of the mapping */
+	/* HOLD_BUSY: a thread queries the QP until the revocation */
+	long queries;
+	int query_err;		/* ibv_query_qp of the revoked QP */
+	int reg_err;		/* ibv_reg_mr on the revoked PD: errno */
+	int create_err;		/* ibv_create_qp on the revoked PD and CQ */
+	int teardown;		/* destroy QP, CQ, PD: 0, or -1 */
 };
 
 struct holder {
@@ -138,6 +146,48 @@ static void wait_sigio(unsigned int ms)
 
 	while (!sigio_count && clock_ms() < end)
 		sleep_ms(10);
+}
+
+/* HOLD_BUSY: ibv_query_qp in a loop, a uverbs command on a live object */
+struct busy {
+	struct ibv_qp *qp;
+	volatile int stop;
+	long n;
+};
+
+static void *busy_main(void *arg)
+{
+	struct busy *b = arg;
+	struct ibv_qp_init_attr init;
+	struct ibv_qp_attr attr;
+
+	while (!b->stop && !ibv_query_qp(b->qp, &attr, IBV_QP_STATE, &init))
+		b->n++;
+	return NULL;
+}
+
+/*
+ * H, revoked: new commands on its old PD, CQ and QP fail (EIO, as after a
+ * device's removal), nothing else happens; destroying them succeeds.
+ */
+static void use_revoked(struct hold *h, struct verbs *v, struct ibv_qp *qp)
+{
+	struct ibv_qp_init_attr init;
+	struct ibv_qp_attr attr;
+	static char buf[4096];
+	struct ibv_qp *nqp;
+	struct ibv_mr *mr;
+
+	h->query_err = ibv_query_qp(qp, &attr, IBV_QP_STATE, &init);
+	mr = ibv_reg_mr(v->pd, buf, sizeof(buf), IBV_ACCESS_LOCAL_WRITE);
+	h->reg_err = mr ? 0 : errno;
+	if (mr)
+		ibv_dereg_mr(mr);
+	nqp = verbs_create_qp(v);
+	h->create_err = nqp ? 0 : errno;
+	if (nqp)
+		ibv_destroy_qp(nqp);
+	h->teardown = ibv_destroy_qp(qp) || verbs_close(v) ? -1 : 0;
 }
 
 #define SETUP_FAIL(h, what) do {					\
@@ -214,6 +264,21 @@ static void holder_main(struct hold *h, int sock)
 		h->sigio = sigio_count;
 		h->dereg = ibv_dereg_mr(mr);
 		mr = NULL;
+	} else if (h->mode == HOLD_BUSY) {
+		struct busy b = { .qp = qp };
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, busy_main, &b))
+			SETUP_FAIL(h, "start the query thread");
+		h->event = verbs_async_event(v.ctx, EVENT_WAIT_MS);
+		b.stop = 1;
+		pthread_join(t, NULL);
+		h->queries = b.n;
+		h->sigio = sigio_count;
+		h->dereg = ibv_dereg_mr(mr);
+		mr = NULL;
+		use_revoked(h, &v, qp);
+		qp = NULL;
 	} else {
 		/* ignore the break: the kernel revokes the whole context */
 		h->event = verbs_async_event(v.ctx, EVENT_WAIT_MS);
@@ -666,7 +731,8 @@ static void test_admin(const struct dax_fs *fs, uint64_t seed,
 		       const char *tool, enum hold_mode mode)
 {
 	const char *n = fs->name, *what = mode == HOLD_ORPHAN ?
-		"orphaned 48 lease" : "48 lease";
+		"orphaned 48 lease" : mode == HOLD_BUSY ?
+		"48 lease, H querying its QP all along" : "48 lease";
 	struct holder hd = { .pid = -1, .sock = -1 };
 	char path[PATH_MAX], *out, *g = NULL, *esc;
 	int fd, started = -1;
@@ -692,6 +758,23 @@ static void test_admin(const struct dax_fs *fs, uint64_t seed,
 	   mode == HOLD_ORPHAN ? "" : "SIGIO and ");
 	ok(who_none(tool, path) && truncate_other_is(path, 0, 0),
 	   "%s: daxlease who F shows nothing, truncate returns 0", n);
+	if (mode == HOLD_BUSY && !started) {
+		struct hold *h = hd.h;
+
+		diag("%s: H queried its QP %ld times; then query %s, reg %s, create %s",
+		     n, h->queries, errno_name(h->query_err),
+		     errno_name(h->reg_err), errno_name(h->create_err));
+		ok(h->queries > 0 && h->query_err == EIO &&
+		   h->reg_err == EIO && h->create_err == EIO,
+		   "%s: H's revoked QP, PD and CQ in new commands: ibv_query_qp, ibv_reg_mr, ibv_create_qp fail with EIO",
+		   n);
+		ok(!h->teardown && !h->dereg,
+		   "%s: H: ibv_dereg_mr, ibv_destroy_qp, ibv_destroy_cq, ibv_dealloc_pd of the revoked objects return 0",
+		   n);
+	} else if (mode == HOLD_BUSY) {
+		ok(0, "%s: H's revoked objects in new commands: EIO", n);
+		ok(0, "%s: H: destroying the revoked objects returns 0", n);
+	}
 	ok(!started && holder_end(&hd) == 0, "%s: H exits 0", n);
 	if (started)
 		holder_end(&hd);
@@ -723,6 +806,7 @@ int main(void)
 		test_uring(fs, seed);
 		test_admin(fs, seed, tool, HOLD_IGNORE);
 		test_admin(fs, seed, tool, HOLD_ORPHAN);
+		test_admin(fs, seed, tool, HOLD_BUSY);
 	}
 
 	{
