@@ -14,9 +14,10 @@
  * A layout change never waits for a revocation under its locks: it queues
  * dl_revoke_work and goes on to wait for busy DAX pages the stock way
  * (dax_layout_busy_page(), without XFS_MMAPLOCK/invalidate_lock), since the
- * revocation waits for the uverbs commands of the file, and one of them may
- * be faulting in a page of this very file.  A recall by an administrator
- * runs in the writer's context, which holds no lock.
+ * revocation waits for the uverbs commands in flight on the device (as
+ * device removal does: none may use an object the revocation destroys), and
+ * one of them may be faulting in a page of this very file.  A recall by an
+ * administrator runs in the writer's context, which holds no lock.
  *
  * Owners that cannot be revoked (io_uring's mm owners, which only
  * unbreakable leases admit; a uverbs file already being closed, whose
@@ -149,8 +150,8 @@ static void dl_revoke_fn(struct work_struct *work)
  * at once for one that nobody maps, and an MR outlives the mapping it was
  * registered from.  So while the file is not mapped, wait here for the
  * pins to go.  The caller's locks (XFS: MMAPLOCK) stop faults on the file,
- * and a revocation waits for the holder's running verbs commands, one of
- * which may be faulting on a new mapping of it: once the file is mapped,
+ * and a revocation waits for the running verbs commands, one of which may
+ * be faulting on a new mapping of it: once the file is mapped,
  * the stock wait, which drops those locks while it sleeps, takes over.
  * 0, or -ERESTARTSYS on a signal.
  */

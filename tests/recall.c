@@ -33,7 +33,11 @@
  * - Administrator recall (daxlease revoke FILE) of an unbreakable lease
  *   (48) with pins, and of an orphaned one: truncate ETXTBSY before, revoke
  *   exits 0, the holder got SIGIO and IBV_EVENT_DEVICE_FATAL, daxlease who
- *   shows nothing, truncate returns 0.
+ *   shows nothing, truncate returns 0.  Once more with a holder whose
+ *   thread queries its QP (a verbs command on a live object) until the
+ *   revocation: then its old QP, PD and CQ in new commands fail with EIO,
+ *   destroying them returns 0 (the old kernel crashed on a NULL object in
+ *   ib_query_qp()).
  * - At the end the module unloads: nothing was left behind.
  */
 #include <errno.h>
