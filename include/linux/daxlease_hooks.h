@@ -250,6 +250,13 @@ struct daxlease_ops {
  */
 int ib_uverbs_revoke_file(struct file *filp);
 
+/*
+ * fs/dax.c: tag every present entry of [@start, @end] (bytes) dirty.  Also
+ * declared without the hooks, where its only caller is dead code.
+ */
+void dax_dirty_present(struct address_space *mapping, loff_t start,
+		       loff_t end);
+
 #ifdef CONFIG_DAXLEASE_HOOKS
 
 int daxlease_register(const struct daxlease_ops *ops);
@@ -358,10 +365,6 @@ static inline int daxlease_gup_pinned(struct page **pages, long npages)
 			ops->pinned(pins, current->daxlease_owner, pages, npages));
 	return 0;
 }
-
-/* fs/dax.c: tag every present entry of [@start, @end] (bytes) dirty */
-void dax_dirty_present(struct address_space *mapping, loff_t start,
-		       loff_t end);
 
 /*
  * mm/filemap.c, fsync/msync of an fsdax file: does @mapping have pages
