@@ -386,32 +386,17 @@ out:
 /* /proc/daxlease, read(2) @chunk bytes at a time. */
 static char *read_chunked(size_t chunk)
 {
-	size_t len = 0, cap = 1 << 16;
-	char *text = malloc(cap);
-	ssize_t n;
 	int fd = open(DAXLEASE_PROC, O_RDONLY);
+	char *text;
 
-	if (fd < 0 || !text) {
+	if (fd < 0) {
 		diag("open %s: %s", DAXLEASE_PROC, errno_name(errno));
-		free(text);
-		if (fd >= 0)
-			close(fd);
 		return NULL;
 	}
-	for (;;) {
-		if (len + chunk + 1 > cap) {
-			cap *= 2;
-			text = realloc(text, cap);
-			if (!text)
-				bail_out("out of memory");
-		}
-		n = read(fd, text + len, chunk);
-		if (n <= 0)
-			break;
-		len += n;
-	}
+	text = fd_read_sized(fd, chunk);
+	if (!text)
+		diag("read %s: %s", DAXLEASE_PROC, errno_name(errno));
 	close(fd);
-	text[len] = '\0';
 	return text;
 }
 

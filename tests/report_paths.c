@@ -126,39 +126,6 @@ static bool file_clean(struct rfile *f)
 	return clean;
 }
 
-/* All of @fd from its start, read(2) @size bytes at a time; NULL, errno. */
-static char *fd_read(int fd, size_t size)
-{
-	size_t len = 0, cap = 1 << 16;
-	char *buf = malloc(cap + 1);
-	ssize_t n;
-
-	if (!buf)
-		bail_out("out of memory");
-	if (lseek(fd, 0, SEEK_SET)) {
-		free(buf);
-		return NULL;
-	}
-	for (;;) {
-		if (cap - len < size) {
-			cap *= 2;
-			buf = realloc(buf, cap + 1);
-			if (!buf)
-				bail_out("out of memory");
-		}
-		n = read(fd, buf + len, size);
-		if (n <= 0)
-			break;
-		len += n;
-	}
-	if (n < 0) {
-		free(buf);
-		return NULL;
-	}
-	buf[len] = '\0';
-	return buf;
-}
-
 /*
  * The reports as they must read: the paths from readlink(2) of our fds in
  * @fddir, /proc/<us>/fd (opened before a chroot: readlink(2) prints from
@@ -202,8 +169,8 @@ static bool reports_are(int gfd, int pfd, int fddir)
 
 	if (!expected(fddir, &gwant, &pwant))
 		goto out_want;
-	gtext = fd_read(gfd, 1 << 16);
-	ptext = fd_read(pfd, 1 << 16);
+	gtext = fd_read_sized(gfd, 1 << 16);
+	ptext = fd_read_sized(pfd, 1 << 16);
 	if (!gtext || !ptext)
 		diag("read the reports: %s", errno_name(errno));
 	if (gtext && ptext) {
@@ -342,7 +309,7 @@ static char *read_by(const char *path, size_t size)
 		diag("open %s: %s", path, errno_name(errno));
 		return NULL;
 	}
-	text = fd_read(fd, size);
+	text = fd_read_sized(fd, size);
 	if (!text)
 		diag("read %s by %zu: %s", path, size, errno_name(errno));
 	close(fd);

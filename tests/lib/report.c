@@ -75,30 +75,29 @@ int fd_path(pid_t pid, int fd, char *buf, size_t size)
 	return 0;
 }
 
-char *text_read(const char *path, const char **step)
+char *fd_read_sized(int fd, size_t size)
 {
-	size_t len = 0, cap = 4096;
-	char *buf, *nbuf;
+	size_t len = 0, cap = 1 << 16;
+	char *buf = malloc(cap + 1);
 	ssize_t n;
-	int fd, err;
+	int err;
 
-	*step = "open";
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	*step = "read";
-	buf = malloc(cap);
 	if (!buf)
 		bail_out("out of memory");
+	if (lseek(fd, 0, SEEK_SET)) {
+		err = errno;
+		free(buf);
+		errno = err;
+		return NULL;
+	}
 	for (;;) {
-		if (cap - len < 2048) {
+		if (cap - len < size) {
 			cap *= 2;
-			nbuf = realloc(buf, cap);
-			if (!nbuf)
+			buf = realloc(buf, cap + 1);
+			if (!buf)
 				bail_out("out of memory");
-			buf = nbuf;
 		}
-		n = read(fd, buf + len, cap - len - 1);
+		n = read(fd, buf + len, size);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -108,13 +107,28 @@ char *text_read(const char *path, const char **step)
 	if (n < 0) {
 		err = errno;
 		free(buf);
-		close(fd);
 		errno = err;
 		return NULL;
 	}
-	close(fd);
 	buf[len] = '\0';
 	return buf;
+}
+
+char *text_read(const char *path, const char **step)
+{
+	char *text;
+	int fd, err;
+
+	*step = "open";
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	*step = "read";
+	text = fd_read_sized(fd, 1 << 16);
+	err = errno;
+	close(fd);
+	errno = err;
+	return text;
 }
 
 int read_str(const char *path, char *buf, size_t size)

@@ -54,6 +54,12 @@ int fd_path(pid_t pid, int fd, char *buf, size_t size);
 char *text_read(const char *path, const char **step);
 
 /*
+ * All of @fd from its start, read(2) @size bytes at a time (a reader's
+ * buffer size, which seq_file files must serve alike); NULL with errno.
+ */
+char *fd_read_sized(int fd, size_t size);
+
+/*
  * Short texts of /proc/sys, /sys and tracefs files. read_str(): @path into
  * @buf (at most @size - 1 bytes, NUL-terminated); write_str(): @val to
  * @path in one write(2). 0, or -1 with a diag.
