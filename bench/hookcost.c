@@ -15,14 +15,18 @@
  *			FOLL_LONGTERM|FOLL_WRITE, per page
  *   reg_anon4k		ibv_reg_mr() of 1 MiB of populated anonymous memory
  *			in 4 KiB pages (rxe), per page: RDMA's long-term pin
- *			path, which the hooks wrap in an owner scope
+ *			path, which the hooks wrap in an owner scope.  Its
+ *			pages are faulted even ones first, so that no two
+ *			neighbours are physically adjacent and the MR's
+ *			scatterlist has one entry per page in every round
  *   dereg_anon4k	its ibv_dereg_mr(), per page
  *   reg_shm4k, dereg_shm4k	the same of 1 MiB of a tmpfs file the boot's
  *			first round creates and every later one maps again:
- *			the same physical pages every round. A fresh
- *			anonymous buffer gets other pages each time, how many
- *			of them are contiguous decides the MR's scatterlist,
- *			and its count moves by up to 10% from round to round
+ *			the same physical pages every round, faulted in order
+ *			(a buffer faulted in order gets other pages each
+ *			time, how many of them are contiguous decides the
+ *			MR's scatterlist, and its count moved by up to 10%
+ *			from round to round)
  *   fault_anon		write fault of a fresh anonymous page (no THP),
  *			timed 16 pages at a time
  *   fault_<fs>		write fault of an allocated page of an fsdax file,
@@ -178,6 +182,21 @@ static char *shm_map(size_t len)
 	return p;
 }
 
+/*
+ * Fault @len bytes of anonymous memory even pages first, then odd ones:
+ * the allocator hands out neighbouring physical pages to consecutive
+ * faults, which now land two virtual pages apart.
+ */
+static void touch_scattered(char *p, size_t len)
+{
+	size_t off;
+
+	for (off = 0; off < len; off += 2 * PAGE)
+		p[off] = 0x5a;
+	for (off = PAGE; off < len; off += 2 * PAGE)
+		p[off] = 0x5a;
+}
+
 static void bench_reg(const char *name, bool shm)
 {
 	double reg[REG_REPS], dereg[REG_REPS];
@@ -193,7 +212,10 @@ static void bench_reg(const char *name, bool shm)
 	}
 	buf = shm ? shm_map(REG_SIZE) : anon_map(REG_SIZE);
 	if (buf) {
-		memset(buf, 0x5a, REG_SIZE);
+		if (shm)
+			memset(buf, 0x5a, REG_SIZE);
+		else
+			touch_scattered(buf, REG_SIZE);
 		for (i = 0; i < REG_REPS; i++) {
 			struct ibv_mr *mr;
 

@@ -308,9 +308,29 @@ static struct address_space *dl_page_mapping(struct page *page)
 }
 
 /*
+ * Does @page, pinned after @prev, continue a run of @mapping?  Without a
+ * look at its folio where that is certain: the pages of an fsdax file carry
+ * its mapping (6.12: every page; 7.x: order-0 folios and heads), and a tail
+ * page right after @prev is in @prev's folio.  The slow path is the
+ * folio's: GUP may cross into another VMA at any page.
+ */
+static bool dl_same_run(struct page *prev, struct page *page,
+			struct address_space *mapping)
+{
+	if (PageTail(page)) {
+		if (page == prev + 1)
+			return true;
+	} else if (mapping && READ_ONCE(page->mapping) == mapping) {
+		return true;
+	}
+	return dl_page_mapping(page) == mapping;
+}
+
+/*
  * GUP pinned @pages for @pins on behalf of @owner_file (NULL: the mm):
- * charge the fsdax ones, run by run of one file, O(1) per page.  On error
- * GUP unpins all of them; what was charged stays in @pins until released.
+ * charge the fsdax ones, run by run of one file.  A few instructions per
+ * page: the folio is looked at only where a run may end.  On error GUP
+ * unpins all of them; what was charged stays in @pins until released.
  */
 int dl_pinned(struct daxlease_pins *pins, struct file *owner_file,
 	      struct page **pages, long npages)
@@ -322,11 +342,11 @@ int dl_pinned(struct daxlease_pins *pins, struct file *owner_file,
 	for (i = 0; i < npages && !ret; i = end) {
 		mapping = dl_page_mapping(pages[i]);
 		end = i + 1;
-		if (!mapping)
-			continue;
-		while (end < npages && dl_page_mapping(pages[end]) == mapping)
+		while (end < npages &&
+		       dl_same_run(pages[end - 1], pages[end], mapping))
 			end++;
-		ret = dl_pinned_run(pins, owner_file, mapping, end - i);
+		if (mapping)
+			ret = dl_pinned_run(pins, owner_file, mapping, end - i);
 	}
 	return ret;
 }
