@@ -255,6 +255,7 @@ static void print_reg_col(const struct csv *c, int col, unsigned int first,
 			  double target)
 {
 	const char *ok = "ok";
+	double max4k = 0;
 	unsigned int k;
 	int i;
 
@@ -280,13 +281,17 @@ static void print_reg_col(const struct csv *c, int col, unsigned int first,
 			double r = reg_us(c, size, reg_kinds[k], col) / d;
 
 			printf(" %7.2f", r);
-			if (r > target)
+			/* the goal is for files mapped as deployments map them */
+			if (strstr(reg_kinds[k], "4k"))
+				max4k = r > max4k ? r : max4k;
+			else if (r > target)
 				ok = "OVER";
 		}
 		printf("\n");
 	}
 	if (target)
-		printf("   goal: every fsdax/devdax <= %.1f: %s\n", target, ok);
+		printf("   goal: every xfs, ext4 (2 MiB entries)/devdax <= %.1f: %s; 4 KiB entries up to %.2f\n",
+		       target, ok, max4k);
 }
 
 static void print_mapping(void)
