@@ -18,7 +18,9 @@
  * dl_owner	who holds pins: an owning file (RDMA: the uverbs file a
  *		command was issued on) or an mm.  Hashed by that pointer while
  *		the file is open (file owners) or always (mm owners, mmgrab()ed).
- *		Referenced by pin contexts (struct daxlease_pins) and dl_pins.
+ *		Referenced by pin contexts (struct daxlease_pins) and dl_pins;
+ *		lists its pin contexts, each with the verbs object that
+ *		claimed it (the one its command created), for revocation.
  * dl_pin	pages one owner pinned under one lease: the (owner, file)
  *		accounting record.  Memory grows with these pairs, never with
  *		pages.
@@ -46,6 +48,7 @@
 #include "compat.h"
 
 struct file_lease;
+struct ib_uobject;
 struct mm_struct;
 struct pid;
 
@@ -95,6 +98,7 @@ struct dl_owner {
 	unsigned int refs;		/* pin contexts + dl_pins */
 	unsigned long revoke_pass;	/* last revocation pass that saw it */
 	struct list_head pins;		/* dl_pin.owner_link */
+	struct list_head contexts;	/* daxlease_pins.owner_link */
 	struct rcu_head rcu;
 };
 
@@ -160,6 +164,8 @@ int dl_gup_longterm(struct vm_area_struct *vma, unsigned int gup_flags,
 int dl_pinned(struct daxlease_pins *pins, struct file *owner_file,
 	      struct page **pages, long npages);
 void dl_pins_release(struct daxlease_pins *pins);
+void dl_commit(struct daxlease_pins *scope, struct ib_uobject *uobj);
+unsigned long *dl_ctx_count(struct daxlease_pins *pins, struct dl_pin *rec);
 bool dl_mapping_pinned(struct address_space *mapping);
 void dl_owner_file_release(struct file *filp);
 struct dl_owner *dl_owner_find(void *key);

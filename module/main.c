@@ -51,6 +51,7 @@ static const struct daxlease_ops dl_ops = {
 	.file_release = dl_file_release,
 	.proc_show = dl_proc_show,
 	.memory_failure = dl_memory_failure,
+	.commit = dl_commit,
 };
 
 /*

@@ -66,6 +66,7 @@ static int dl_owner_alloc(struct file *file, struct dl_owner **ownerp)
 		return -ENOMEM;
 	}
 	INIT_LIST_HEAD(&owner->pins);
+	INIT_LIST_HEAD(&owner->contexts);
 	if (file) {
 		owner->file = file;
 		owner->key = file;
@@ -117,7 +118,7 @@ int dl_gup_longterm(struct vm_area_struct *vma, unsigned int gup_flags,
 	if (!leased)
 		return dl_layout_leased(inode) ? -EPERM : -EOPNOTSUPP;
 	/* a lease, but the caller could not account for its unpins */
-	if (!pins)
+	if (!pins || pins->is_scope)
 		return -EOPNOTSUPP;
 	/* a breakable lease, but nobody could revoke these pins */
 	if (!revocable)
@@ -158,8 +159,7 @@ static struct dl_pin *dl_rec_find(struct dl_owner *owner, struct dl_lease *dl)
 }
 
 /* Where @pins counts the pages it charged to @rec, or NULL. */
-static unsigned long *dl_ctx_count(struct daxlease_pins *pins,
-				   struct dl_pin *rec)
+unsigned long *dl_ctx_count(struct daxlease_pins *pins, struct dl_pin *rec)
 {
 	struct dl_charge *c;
 
@@ -214,6 +214,12 @@ static int dl_charge(struct daxlease_pins *pins, void *key,
 	if (!pins->owner) {
 		owner->refs++;		/* the pin context's reference */
 		pins->owner = owner;
+		list_add_tail(&pins->owner_link, &owner->contexts);
+		/* the object its command creates claims it (dl_commit()) */
+		if (pins->scope) {
+			pins->charged = pins->scope->charged;
+			pins->scope->charged = pins;
+		}
 	}
 	if (!rec) {
 		rec = pa->rec;
@@ -351,6 +357,43 @@ int dl_pinned(struct daxlease_pins *pins, struct file *owner_file,
 	return ret;
 }
 
+/*
+ * The command of owner scope @scope created @uobj: the pin contexts charged
+ * in it are that object's, which a revocation destroys to unpin them.
+ */
+void dl_commit(struct daxlease_pins *scope, struct ib_uobject *uobj)
+{
+	struct daxlease_pins *pins, *next;
+
+	spin_lock(&dl_lock);
+	for (pins = scope->charged; pins; pins = next) {
+		next = pins->charged;
+		pins->charged = NULL;
+		pins->object = uobj;
+	}
+	scope->charged = NULL;
+	spin_unlock(&dl_lock);
+}
+
+/*
+ * @pins goes before its command committed an object (the command failed):
+ * take it off the command's scope, the only list that may still have it.
+ */
+static void dl_scope_forget(struct daxlease_pins *pins)
+{
+	struct daxlease_pins *scope = current->daxlease_pins;
+	struct daxlease_pins **p;
+
+	if (!scope || !scope->is_scope)
+		return;
+	for (p = &scope->charged; *p; p = &(*p)->charged) {
+		if (*p == pins) {
+			*p = pins->charged;
+			return;
+		}
+	}
+}
+
 /* Take @npages charged by a context from @rec (dl_lock). */
 static void dl_uncharge(struct dl_pin *rec, unsigned long npages,
 			struct list_head *dead)
@@ -386,10 +429,12 @@ void dl_pins_release(struct daxlease_pins *pins)
 	struct dl_owner *owner;
 	LIST_HEAD(dead);
 
+	dl_scope_forget(pins);
 	spin_lock(&dl_lock);
 	dl_uncharge(pins->rec, pins->npages, &dead);
 	for (c = more; c; c = c->next)
 		dl_uncharge(c->rec, c->npages, &dead);
+	list_del(&pins->owner_link);
 	owner = dl_owner_put(pins->owner);
 	spin_unlock(&dl_lock);
 
@@ -397,6 +442,8 @@ void dl_pins_release(struct daxlease_pins *pins)
 	pins->rec = NULL;
 	pins->npages = 0;
 	pins->more = NULL;
+	pins->object = NULL;
+	pins->charged = NULL;
 	while (more) {
 		c = more;
 		more = c->next;

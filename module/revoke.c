@@ -5,19 +5,24 @@
  * Pins are revoked when the file system needs their blocks and their lease
  * cannot keep them: a breakable lease whose break timed out (or whose file
  * was closed) when a layout change comes, and any lease an administrator
- * recalls.  Such leases are marked and put on dl_revoking; every owner with
- * pages pinned under them is revoked through its uverbs file with
- * ib_uverbs_revoke_file(), which destroys the file's objects as device
- * removal does.  Releasing the MRs releases their pin contexts, which
- * uncharges the pages and frees the orphaned leases.
+ * recalls.  Such leases are marked and put on dl_revoking.  Every pin
+ * context charged under them that a verbs object claimed (the MR whose
+ * registration pinned it) is revoked by destroying that object alone with
+ * ib_uverbs_revoke(): the holder's other objects live on, its next work
+ * request on the MR completes in error.  What is left (a context no object
+ * claimed, an object in use by a command or that its driver would not
+ * destroy) is revoked with every object of its owner's uverbs file, as
+ * device removal destroys them.  Releasing the MRs releases their pin
+ * contexts, which uncharges the pages and frees the orphaned leases.
  *
  * A layout change never waits for a revocation under its locks: it queues
  * dl_revoke_work and goes on to wait for busy DAX pages the stock way
  * (dax_layout_busy_page(), without XFS_MMAPLOCK/invalidate_lock), since the
- * revocation waits for the uverbs commands in flight on the device (as
- * device removal does: none may use an object the revocation destroys), and
- * one of them may be faulting in a page of this very file.  A recall by an
- * administrator runs in the writer's context, which holds no lock.
+ * revocation of a whole file waits for the uverbs commands in flight on the
+ * device (as device removal does: none may use an object the revocation
+ * destroys), and one of them may be faulting in a page of this very file.
+ * A recall by an administrator runs in the writer's context, which holds
+ * no lock.
  *
  * Owners that cannot be revoked (io_uring's mm owners, which only
  * unbreakable leases admit; a uverbs file already being closed, whose
@@ -32,6 +37,7 @@
 #include <linux/sched.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
+#include <rdma/ib_verbs.h>
 
 #include "daxlease.h"
 
@@ -43,26 +49,28 @@ static atomic_long_t dl_revoke_passes;
 static void dl_revoke_fn(struct work_struct *work);
 static DECLARE_WORK(dl_revoke_work, dl_revoke_fn);
 
+typedef int (*dl_revoke_fn_t)(struct file *filp, struct ib_uobject *uobj);
+
 /*
- * ib_uverbs_revoke_file(), looked up once and kept: symbol_get() and
+ * ib_uverbs_revoke(), looked up once and kept: symbol_get() and
  * symbol_put() each search the kernel's symbol tables, some 1,100
  * instructions apiece, which was a fifth of the recall of a 4 KiB MR.  It
- * is only called on a uverbs file we hold, which keeps ib_uverbs loaded;
- * when ib_uverbs goes, dl_module_notify() forgets it.
+ * is only called on a uverbs file we hold, which keeps its module loaded;
+ * when that goes, dl_module_notify() forgets it.
  */
-static int (*dl_revoke_file)(struct file *filp);
+static dl_revoke_fn_t dl_revoke_fn_cached;
 
-static int (*dl_revoke_file_get(void))(struct file *filp)
+static dl_revoke_fn_t dl_revoke_fn_get(void)
 {
-	int (*revoke)(struct file *filp) = READ_ONCE(dl_revoke_file);
+	dl_revoke_fn_t revoke = READ_ONCE(dl_revoke_fn_cached);
 
 	if (!revoke) {
-		revoke = symbol_get(ib_uverbs_revoke_file);
+		revoke = symbol_get(ib_uverbs_revoke);
 		if (!revoke)
 			return NULL;
-		/* ib_uverbs cannot be going while we hold its symbol */
-		WRITE_ONCE(dl_revoke_file, revoke);
-		symbol_put(ib_uverbs_revoke_file);
+		/* its module cannot be going while we hold its symbol */
+		WRITE_ONCE(dl_revoke_fn_cached, revoke);
+		symbol_put(ib_uverbs_revoke);
 	}
 	return revoke;
 }
@@ -70,11 +78,11 @@ static int (*dl_revoke_file_get(void))(struct file *filp)
 static int dl_module_notify(struct notifier_block *nb, unsigned long action,
 			    void *data)
 {
-	int (*revoke)(struct file *filp) = READ_ONCE(dl_revoke_file);
+	dl_revoke_fn_t revoke = READ_ONCE(dl_revoke_fn_cached);
 
 	if (action == MODULE_STATE_GOING && revoke &&
 	    within_module((unsigned long)revoke, data))
-		WRITE_ONCE(dl_revoke_file, NULL);
+		WRITE_ONCE(dl_revoke_fn_cached, NULL);
 	return NOTIFY_DONE;
 }
 
@@ -89,6 +97,44 @@ void dl_revoke_mark(struct dl_lease *dl)
 		return;
 	dl->revoking = true;
 	list_add_tail(&dl->revoke_link, &dl_revoking);
+}
+
+/*
+ * The next verbs object that claimed a pin context charged under a marked
+ * lease, with a reference, and its owner's file in *@filep, also with one;
+ * NULL when there is none.  The context is unclaimed from now on: if the
+ * object cannot be destroyed, its whole file is revoked.
+ */
+static struct ib_uobject *dl_revoke_next_object(struct file **filep)
+{
+	struct daxlease_pins *pins;
+	struct ib_uobject *uobj;
+	struct dl_owner *owner;
+	struct dl_lease *dl;
+	struct dl_pin *rec;
+
+	spin_lock(&dl_lock);
+	list_for_each_entry(dl, &dl_revoking, revoke_link) {
+		list_for_each_entry(rec, &dl->pins, lease_link) {
+			owner = rec->owner;
+			list_for_each_entry(pins, &owner->contexts, owner_link) {
+				uobj = pins->object;
+				if (!uobj || !dl_ctx_count(pins, rec))
+					continue;
+				pins->object = NULL;
+				/* a file being closed unpins as it goes */
+				if (!owner->file || !dl_file_tryget(owner->file))
+					continue;
+				/* lives while the context does: see dl_commit() */
+				kref_get(&uobj->ref);
+				*filep = owner->file;
+				spin_unlock(&dl_lock);
+				return uobj;
+			}
+		}
+	}
+	spin_unlock(&dl_lock);
+	return NULL;
 }
 
 /*
@@ -120,18 +166,28 @@ out:
 	return file;
 }
 
-/* Revoke every owner that pins pages under a marked lease. */
+/*
+ * Revoke every pin under a marked lease: the objects that claimed them one
+ * by one, then the whole uverbs file of every owner that still has some.
+ */
 static void dl_revoke_run(void)
 {
 	unsigned long pass = atomic_long_inc_return(&dl_revoke_passes);
-	int (*revoke)(struct file *filp);
+	struct ib_uobject *uobj;
+	dl_revoke_fn_t revoke;
 	struct file *file;
 
+	/* a uverbs file we hold keeps ib_uverbs loaded: found */
+	while ((uobj = dl_revoke_next_object(&file))) {
+		revoke = dl_revoke_fn_get();
+		if (!WARN_ON_ONCE(!revoke))
+			revoke(file, uobj);
+		fput(file);
+	}
 	while ((file = dl_revoke_next(pass))) {
-		/* ib_uverbs is loaded: owners are its files */
-		revoke = dl_revoke_file_get();
-		if (revoke)
-			revoke(file);
+		revoke = dl_revoke_fn_get();
+		if (!WARN_ON_ONCE(!revoke))
+			revoke(file, NULL);
 		fput(file);
 	}
 }

@@ -77,21 +77,25 @@
  *   so the uverbs file a command was issued on cannot reach it as an
  *   argument.  ib_uverbs_write()/ib_uverbs_ioctl() publish it in
  *   current->daxlease_owner for the duration of the command; pins taken by
- *   ib_umem_get() are owned by that file, other pins by the mm.  The module
+ *   ib_umem_get() are owned by that file, other pins by the mm.  The
+ *   command's scope also collects the pin contexts charged in it, and
+ *   rdma_alloc_commit_uobject() hands them to the object the command
+ *   created (commit): what a revocation destroys to unpin them.  The module
  *   keys owners by the file pointer but drops that association in
  *   file_release, so no struct file pointer outlives the file: pins stay
  *   valid after the fd is closed (umem keeps its daxlease_pins, which
  *   references the module's refcounted owner object, not the file).
  * - revoke (RDMA uverbs): pins under a breakable lease that its holder did
  *   not give back within lease-break-time, or that an administrator recalls,
- *   are revoked with ib_uverbs_revoke_file() on the owning uverbs file: all
- *   of its objects are destroyed as on device removal (the process gets
- *   IB_EVENT_DEVICE_FATAL; its later destroy calls succeed), which unpins
- *   and uncharges the pages.  The ucontext itself stays until the file is
- *   closed: drivers without disassociate_ucontext (rxe) keep it in mmaps
- *   that outlive the objects.  Per MR is not possible: the MR -> umem link
- *   is private to each driver, and a umem cannot be unpinned under a live
- *   MR.
+ *   are revoked with ib_uverbs_revoke(): the object that claimed them (an
+ *   MR) is destroyed alone, as device removal destroys it (the rest of the
+ *   process's verbs objects live on; a later command on the object fails
+ *   with EIO, destroying it succeeds), which unpins and uncharges its
+ *   pages.  Where that cannot be (no object claimed the pins, the object is
+ *   in use or its driver refuses), every object of the owning uverbs file
+ *   is destroyed (IB_EVENT_DEVICE_FATAL).  The ucontext stays until the
+ *   file is closed: drivers without disassociate_ucontext (rxe) keep it in
+ *   mmaps that outlive the objects.
  *   Pins without a uverbs owner (io_uring) are never revocable.
  * - layout_change (ext4, XFS): asked with i_rwsem held before the block
  *   map of a file changes and before anything is modified: truncate in
@@ -135,6 +139,7 @@
 struct address_space;
 struct file;
 struct file_lease;
+struct ib_uobject;
 struct inode;
 struct module;
 struct page;
@@ -174,14 +179,31 @@ enum daxlease_break {
  * array (e.g. in struct ib_umem) and zero-initialised.  Only the module
  * reads and writes it: @admitted once its gate admitted a VMA pinned in
  * this context, @owner (its owner object) from the first charge, and what
- * it charged to which leases, until daxlease_pins_release().
+ * it charged to which leases, until daxlease_pins_release(); @object, the
+ * verbs object that claimed it (revoke), and the lists it is on.  Besides,
+ * daxlease_pins_begin() sets @scope: the owner scope it is pinned in.
  */
 struct daxlease_pins {
 	bool admitted;
+	bool is_scope;			/* an owner scope's, never pinned into */
 	void *owner;
 	void *rec;
 	unsigned long npages;
 	void *more;
+	void *object;
+	struct daxlease_pins *scope;
+	struct daxlease_pins *charged;	/* scope: its contexts; next one */
+	struct list_head owner_link;
+};
+
+/*
+ * Owner scope of an RDMA command, on its stack: see daxlease_owner_enter().
+ * @pins is the scope's collector in current->daxlease_pins.
+ */
+struct daxlease_scope {
+	struct daxlease_pins pins;
+	struct file *prev_owner;
+	struct daxlease_pins *prev_pins;
 };
 
 /**
@@ -225,6 +247,9 @@ struct daxlease_pins {
  * @memory_failure: a page of @mapping (maybe not a daxlease file) failed or
  *	is being removed; its DAX entry is locked, so @mapping->host lives.
  *	Process, may sleep but must not wait for the file's pins to go.
+ * @commit: the RDMA command of owner scope @scope created uobject @uobj,
+ *	which claims the pin contexts charged in @scope (@scope->charged).
+ *	hw_destroy_rwsem held for reading, must not sleep.
  */
 struct daxlease_ops {
 	struct module *owner;
@@ -241,14 +266,18 @@ struct daxlease_ops {
 	void (*file_release)(struct file *filp);
 	int (*proc_show)(struct seq_file *m, struct task_struct *task);
 	void (*memory_failure)(struct address_space *mapping);
+	void (*commit)(struct daxlease_pins *scope, struct ib_uobject *uobj);
 };
 
 /*
- * ib_uverbs: destroy every object of uverbs file @filp, as on device
- * removal, but not its ucontext; -EINVAL if @filp is not one.  The caller holds a reference on
- * @filp and no lock a uverbs command or a page fault may wait for.
+ * ib_uverbs: destroy @uobj of uverbs file @filp as device removal does, or
+ * with @uobj NULL every object of @filp but its ucontext (after waiting for
+ * the commands in flight on the device).  Consumes the caller's reference on
+ * @uobj; 0, -EBUSY if a command is using it, or the driver's error.  The
+ * caller holds a reference on @filp, an owner file (only uverbs files are),
+ * and no lock a uverbs command or a page fault may wait for.
  */
-int ib_uverbs_revoke_file(struct file *filp);
+int ib_uverbs_revoke(struct file *filp, struct ib_uobject *uobj);
 
 /*
  * fs/dax.c: tag every present entry of [@start, @end] (bytes) dirty.  Also
@@ -367,6 +396,18 @@ static inline int daxlease_gup_pinned(struct page **pages, long npages)
 }
 
 /*
+ * rdma_alloc_commit_uobject(): the command created @uobj; the pin contexts
+ * it charged are that object's (see @commit).
+ */
+static inline void daxlease_commit(struct ib_uobject *uobj)
+{
+	struct daxlease_pins *scope = current->daxlease_pins;
+
+	if (scope && scope->is_scope && scope->charged)
+		DAXLEASE_CALL(0, (ops->commit(scope, uobj), 0));
+}
+
+/*
  * mm/filemap.c, fsync/msync of an fsdax file: does @mapping have pages
  * pinned long-term?  Then every present entry in the range is written back.
  */
@@ -392,20 +433,24 @@ static inline void daxlease_memory_failure(struct address_space *mapping)
 
 /*
  * Owner scope: pins taken between enter and exit are owned by @filp (RDMA:
- * the uverbs file a command was issued on).  Returns the previous owner to
- * pass to daxlease_owner_exit().  Never held across fork.
+ * the uverbs file a command was issued on), and the contexts they are
+ * charged to are collected in @scope (on the caller's stack) until the
+ * command commits the object it creates.  Never held across fork.
  */
-static inline struct file *daxlease_owner_enter(struct file *filp)
+static inline void daxlease_owner_enter(struct daxlease_scope *scope,
+					struct file *filp)
 {
-	struct file *prev = current->daxlease_owner;
-
+	scope->pins = (struct daxlease_pins){ .is_scope = true };
+	scope->prev_owner = current->daxlease_owner;
+	scope->prev_pins = current->daxlease_pins;
 	current->daxlease_owner = filp;
-	return prev;
+	current->daxlease_pins = &scope->pins;
 }
 
-static inline void daxlease_owner_exit(struct file *prev)
+static inline void daxlease_owner_exit(struct daxlease_scope *scope)
 {
-	current->daxlease_owner = prev;
+	current->daxlease_owner = scope->prev_owner;
+	current->daxlease_pins = scope->prev_pins;
 }
 
 /*
@@ -418,6 +463,7 @@ daxlease_pins_begin(struct daxlease_pins *pins)
 {
 	struct daxlease_pins *prev = current->daxlease_pins;
 
+	pins->scope = prev && prev->is_scope ? prev : NULL;
 	current->daxlease_pins = pins;
 	return prev;
 }
@@ -496,12 +542,16 @@ static inline void daxlease_memory_failure(struct address_space *mapping)
 {
 }
 
-static inline struct file *daxlease_owner_enter(struct file *filp)
+static inline void daxlease_commit(struct ib_uobject *uobj)
 {
-	return NULL;
 }
 
-static inline void daxlease_owner_exit(struct file *prev)
+static inline void daxlease_owner_enter(struct daxlease_scope *scope,
+					struct file *filp)
+{
+}
+
+static inline void daxlease_owner_exit(struct daxlease_scope *scope)
 {
 }
 
