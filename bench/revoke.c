@@ -9,22 +9,22 @@
  * first SIZE bytes and registers them. Then, alternating:
  *
  * - dereg: H times ibv_dereg_mr(); objects: that and ibv_destroy_cq and
- *   ibv_dealloc_pd, the objects a revocation destroys (all but the async
- *   event file, which only ibv_close_device() can close); teardown: that
- *   and the rest of a cooperative teardown (ibv_close_device, F_UNLCK);
+ *   ibv_dealloc_pd, the objects a revocation of the whole context would
+ *   destroy (all but the async event file, which only ibv_close_device()
+ *   can close); teardown: that and the rest of a cooperative teardown
+ *   (ibv_close_device, F_UNLCK);
  * - revoke: an administrator's recall (`daxlease revoke FILE`): we time the
  *   write of "revoke FD" (FD: an O_PATH fd of the file) to /proc/daxlease;
  *   it returns once H's lease is gone and its pages are unpinned
- *   (module/revoke.c: SIGIO to H, whole-context revocation of H's uverbs
- *   file, wait for the pins to go). H is stopped (SIGSTOP) meanwhile: the
- *   revocation needs nothing of it, and on one vCPU the SIGIO and the async
- *   event would otherwise let H run (and exit) inside the timed write, some
- *   420,000 instructions. Continued, H checks that it got
- *   IBV_EVENT_DEVICE_FATAL and that ibv_dereg_mr() of the revoked MR
- *   returns 0.
+ *   (module/revoke.c: SIGIO to H, the MR destroyed alone, wait for the
+ *   pins to go). H is stopped (SIGSTOP) meanwhile: the revocation needs
+ *   nothing of it, and on one vCPU the SIGIO would otherwise let H run
+ *   inside the timed write. Continued, H checks that its MR was revoked
+ *   alone (a command on it fails with EIO, no IBV_EVENT_DEVICE_FATAL) and
+ *   that ibv_dereg_mr() of it returns 0.
  * - lease: the same revoke of a holder that registered nothing (context,
  *   PD and CQ open, the file leased and mapped): what recalling the lease
- *   costs (the write, F_UNLCK, SIGIO) without revoking a context.
+ *   costs (the write, F_UNLCK, SIGIO) without revoking an MR.
  * - trunc: the other way in, a layout change that must revoke: H registers
  *   (through a second open file of the same inode, which stays mapped),
  *   then closes its leased file, so that the lease is orphaned with its
@@ -66,7 +66,6 @@
 #define HUGE		(2 * MiB)
 #define EXT4_MAX	(64 * MiB)
 #define MAX_REPS	11
-#define EVENT_MS	60000
 
 enum kind { XFS, EXT4, NR_KINDS };
 
@@ -81,7 +80,8 @@ struct report {
 	uint64_t dereg_ns;	/* dereg: ibv_dereg_mr */
 	uint64_t objects_ns;	/* dereg: MR, CQ, PD */
 	uint64_t teardown_ns;	/* dereg: MR, CQ, PD, context, F_UNLCK */
-	int event;		/* revoke: the async event, -1: none */
+	int rereg_err;		/* revoke: a command on the MR, errno */
+	bool fatal;		/* revoke: got IBV_EVENT_DEVICE_FATAL */
 };
 
 static volatile sig_atomic_t sigio_count;
@@ -136,7 +136,7 @@ static void holder(const char *path, size_t size, enum what what, int st,
 {
 	/* SA_RESTART: the SIGIO comes while H waits for its command */
 	struct sigaction sa = { .sa_handler = on_sigio, .sa_flags = SA_RESTART };
-	struct report rep = { .event = -1 };
+	struct report rep = { 0 };
 	struct verbs v = { 0 };
 	struct ibv_mr *mr = NULL;
 	uint64_t t0;
@@ -190,8 +190,10 @@ static void holder(const char *path, size_t size, enum what what, int st,
 		rep.ok &= !verbs_close(&v) && !lease_set(fd, F_UNLCK);
 		rep.teardown_ns = now_ns() - t0;
 	} else {
-		rep.event = verbs_async_event(v.ctx, EVENT_MS);
-		rep.ok = rep.event == IBV_EVENT_DEVICE_FATAL &&
+		/* the write returned once the pins were gone: no wait */
+		rep.rereg_err = verbs_cmd_rereg_access(mr, MR_ACCESS);
+		rep.fatal = verbs_got_event(v.ctx, IBV_EVENT_DEVICE_FATAL);
+		rep.ok = rep.rereg_err == EIO && !rep.fatal &&
 			 !ibv_dereg_mr(mr);
 		verbs_close(&v);
 	}
@@ -283,8 +285,9 @@ static int one(const char *path, int fd, size_t fsize, size_t size,
 		goto out;
 	}
 	if (read(st[0], &rep, sizeof(rep)) != sizeof(rep) || !rep.ok) {
-		diag("holder: %s failed (event %d)", what == DEREG ? "dereg" :
-		     "revoke", rep.event);
+		diag("holder: %s failed (a command on the MR: %s; device fatal: %d)",
+		     what == DEREG ? "dereg" : "revoke",
+		     errno_name(rep.rereg_err), rep.fatal);
 		goto out;
 	}
 	if (what == DEREG) {

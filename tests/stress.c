@@ -19,7 +19,7 @@
  *   subprocess with its own rxe context that takes a breakable lease
  *   (F_LAYOUT, 16) and registers a revocable MR under it, then either
  *   answers a lease break by deregistering and unlocking, or ignores it
- *   until its context is revoked (lease-break-time is 1 s for the run).
+ *   until its MR is revoked (lease-break-time is 1 s for the run).
  * - mutators (MUTATORS processes) truncate down and up, punch holes, zero
  *   ranges, fallocate (in place and beyond EOF, KEEP_SIZE) and write the
  *   pattern back into zeroed pages, on the same files.
@@ -41,9 +41,9 @@
  *   its situation, e.g. ETXTBSY or success for another process's truncate,
  *   exactly EDEADLK for the holder's, EBUSY for F_UNLCK while pinned, 0
  *   for ibv_dereg_mr() of a revoked MR;
- * - a breakable holder that ignored the break past lease-break-time while
- *   a layout change waited got IBV_EVENT_DEVICE_FATAL; the run saw at least
- *   one answered break and one revocation;
+ * - the run saw at least one answered break and one revoked MR (a command
+ *   on it, REREG_MR, fails with EIO; a revocation that found the MR in use
+ *   took the whole context instead: counted apart);
  * - no operation takes longer than the bound (a watchdog SIGKILLs it and
  *   counts a violation: a hang fails the test instead of hanging it);
  * - a reader process reads /proc/daxlease and a pinner's file_pins all the
@@ -115,7 +115,7 @@ enum op {
 	OP_SELF_KILL, OP_KILL, OP_TRUNC_DOWN, OP_TRUNC_UP, OP_PUNCH, OP_ZERO,
 	OP_FALLOC, OP_FALLOC_EOF, OP_REWRITE, OP_LOCK, OP_VERIFY, OP_IDLE,
 	OP_REPORT, OP_CHILD_REG, OP_LEASE16, OP_REG16, OP_ANSWERED, OP_REVOKED,
-	OP_DEREG16, OP_UNLOCK16, N_OPS
+	OP_REVOKED_CTX, OP_DEREG16, OP_UNLOCK16, N_OPS
 };
 
 static const char *const op_names[N_OPS] = {
@@ -149,7 +149,8 @@ static const char *const op_names[N_OPS] = {
 	[OP_LEASE16] = "F_SETLEASE 16",
 	[OP_REG16] = "ibv_reg_mr under 16",
 	[OP_ANSWERED] = "break of 16 answered by deregistration",
-	[OP_REVOKED] = "break of 16 ignored, context revoked",
+	[OP_REVOKED] = "break of 16 ignored, MR revoked",
+	[OP_REVOKED_CTX] = "... with its whole context (the MR was in use)",
 	[OP_DEREG16] = "ibv_dereg_mr after a break",
 	[OP_UNLOCK16] = "F_UNLCK of 16",
 };
@@ -205,7 +206,7 @@ static int watch_slot = -1;	/* slot whose operation we report, -1: none */
 #define T_RXE		"open the rxe device"
 #define T_FILES		"create two 512 KiB pattern files on each of XFS and ext4"
 #define T_RAN		"every worker started and stopped when told, after the time bound"
-#define T_BREAKS	"breakable holders: at least one break answered and one context revoked"
+#define T_BREAKS	"breakable holders: at least one break answered and one MR revoked"
 #define T_CHANGED	"no refused operation changed a file, no file changed but by a successful operation (size and contents)"
 #define T_COVERED	"no layout change succeeded while a lease or long-term pin surely covered the file"
 #define T_EXPECTED	"every operation returned the result the errno table gives for its situation"
@@ -1004,20 +1005,9 @@ static void scenario_killed(uint64_t *rng, int f, bool between)
 	op_end();
 }
 
-/* Did the context get IBV_EVENT_DEVICE_FATAL (it was revoked)? */
-static bool revoked(struct ibv_context *ctx)
-{
-	bool fatal = false;
-	int type;
-
-	while ((type = verbs_async_event(ctx, 0)) >= 0)
-		fatal |= type == IBV_EVENT_DEVICE_FATAL;
-	return fatal;
-}
-
 /*
  * The breakable holder, in a subprocess with its own rxe context (a
- * revocation destroys every object of the context): 16 on file @f, an MR
+ * revocation may destroy every object of the context): 16 on file @f, an MR
  * of a random length, then for up to lease-break-time and a half it
  * either watches for a break and answers it (deregister, F_UNLCK) or
  * ignores it.  No blocker record: a 16 lease lets layout changes through,
@@ -1072,11 +1062,14 @@ static void breakable_holder(uint64_t *rng, int f)
 		}
 		sleep_ms(BREAK_POLL_MS);
 	}
-	dead = revoked(qv.ctx);
+	/* revoked, alone or with the context: a command on it fails */
+	dead = mr && verbs_cmd_rereg_access(mr, MR_ACCESS) == EIO;
 	if (broken && !dead)
 		count(OP_ANSWERED, false);
 	if (dead)
 		count(OP_REVOKED, false);
+	if (verbs_got_event(qv.ctx, IBV_EVENT_DEVICE_FATAL))
+		count(OP_REVOKED_CTX, false);
 	if (mr) {
 		op_begin(OP_DEREG16);
 		r = ibv_dereg_mr(mr);

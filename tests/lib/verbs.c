@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
+#include <rdma/ib_user_verbs.h>
 
 #include "env.h"
 #include "fsdax.h"
@@ -387,4 +389,39 @@ int verbs_async_event(struct ibv_context *ctx, unsigned int ms)
 	type = ev.event_type;
 	ibv_ack_async_event(&ev);
 	return type;
+}
+
+bool verbs_got_event(struct ibv_context *ctx, enum ibv_event_type type)
+{
+	bool got = false;
+	int t;
+
+	while ((t = verbs_async_event(ctx, 0)) >= 0)
+		got |= t == (int)type;
+	return got;
+}
+
+int verbs_cmd_rereg_access(struct ibv_mr *mr, unsigned int access)
+{
+	struct ib_uverbs_rereg_mr_resp resp;
+	struct {
+		struct ib_uverbs_cmd_hdr hdr;
+		struct ib_uverbs_rereg_mr cmd;
+	} req = {
+		.hdr = {
+			.command = IB_USER_VERBS_CMD_REREG_MR,
+			.in_words = sizeof(req) / 4,
+			.out_words = sizeof(resp) / 4,
+		},
+		.cmd = {
+			.response = (uintptr_t)&resp,
+			.mr_handle = mr->handle,
+			.flags = IBV_REREG_MR_CHANGE_ACCESS,
+			.access_flags = access,
+		},
+	};
+
+	if (write(mr->context->cmd_fd, &req, sizeof(req)) == sizeof(req))
+		return 0;
+	return errno;
 }

@@ -55,6 +55,16 @@ int verbs_create_pair(struct verbs *v, struct ibv_qp *qp[2]);
  */
 int verbs_async_event(struct ibv_context *ctx, unsigned int ms);
 
+/* Was one of the async events already there of @type?  Acknowledges all. */
+bool verbs_got_event(struct ibv_context *ctx, enum ibv_event_type type);
+
+/*
+ * REREG_MR of @mr changing only its access flags to @access, issued on the
+ * uverbs ABI as a provider that supports it would (rxe's does not): 0, or
+ * the errno.  A command that looks up the MR's object in the kernel.
+ */
+int verbs_cmd_rereg_access(struct ibv_mr *mr, unsigned int access);
+
 /*
  * Poll @v's CQ up to @ms for the completion of @wr_id (others are diag'ed
  * and dropped) into @wc: 0, or a negative errno with a diag.
