@@ -472,7 +472,8 @@ static void print_file(const char *label, const char *name)
  * 3. A recall (daxlease revoke FILE: the write to /proc/daxlease, to its
  * return; and a truncate that must revoke, less the same truncate without
  * pins) against the holder's own ibv_dereg_mr() of the same MR, the
- * objects a revocation destroys, and its whole teardown; the issue's goal:
+ * objects a whole-context revocation destroys, and its whole teardown;
+ * the issue's goal:
  * revoke within 2x of deregistration.
  */
 static void print_revoke(const char *kunit)
@@ -486,11 +487,12 @@ static void print_revoke(const char *kunit)
 	printf("\n3. Recall (%s, median; dereg and revoke alternating, a fresh holder each)\n", kunit);
 	printf("   One MR of a file under a breakable lease (16). dereg: the holder's\n");
 	printf("   ibv_dereg_mr(); objects: that, ibv_destroy_cq and ibv_dealloc_pd\n");
-	printf("   (what a revocation destroys but the async event file); teardown:\n");
+	printf("   (what a whole-context revocation would destroy but the async event\n");
+	printf("   file; a revocation destroys the MR alone); teardown:\n");
 	printf("   that, ibv_close_device and F_UNLCK; revoke: an administrator's write\n");
 	printf("   of \"revoke FD\" to /proc/daxlease until it returns (lease gone,\n");
 	printf("   pages unpinned); lease: the same revoke of a holder without an MR\n");
-	printf("   (no context revoked); trunc: a truncate of the file with its lease\n");
+	printf("   (no MR revoked); trunc: a truncate of the file with its lease\n");
 	printf("   orphaned (closed), which revokes, less the same truncate of the\n");
 	printf("   file mapped the same way without lease or MR (plain).\n");
 	printf("   | size | fs | dereg | objects | teardown | revoke | revoke/dereg | revoke/objects | goal 2x | lease | trunc | trunc/dereg | plain | reps | dereg min-max | revoke min-max |\n");
