@@ -3,18 +3,23 @@
  * on ext4: the test bed's device-dax namespace ($DAXLEASE_DEVDAX_NS, 384 MiB) is
  * made an fsdax namespace with the file system mounted -o dax=always; this
  * process leases an 8 MiB file unbreakably (48), maps it and registers it
- * as an MR; then the namespace is unbound from nd_pmem with the MR alive.
+ * as an MR beside two connected QPs; then the namespace is unbound from
+ * nd_pmem with the MR alive.
  *
  * Without revocation the unbind frees the struct pages under the pins, and
  * deregistering the MR afterwards unpins freed memory (a page fault in
  * unpin_user_page_range_dirty_lock(), a panic).  Expected: the unbind
- * returns success; our verbs context was revoked first
- * (IBV_EVENT_DEVICE_FATAL), we got SIGIO as for a recall and the lease is
- * gone; /proc/self/file_pins and /proc/daxlease are empty; ibv_dereg_mr
- * returns 0; the file system unmounts (on ext4 the stock kernel would crash
- * evicting a mapped file left open across the removal: the module drops
- * the leased files' DAX entries before the pages go); the namespace binds
- * again and its file system mounts with the file intact.
+ * returns success; the MR was revoked first, it alone: we got SIGIO as for
+ * a recall and the lease is gone, but no async event (the context, PD, CQ
+ * and QPs live on); /proc/self/file_pins and /proc/daxlease are empty; a
+ * new MR of anonymous memory on the same PD registers; an RDMA WRITE from
+ * the revoked MR into it completes with an error (rxe: IBV_WC_WR_FLUSH_ERR,
+ * as the bad WR itself moves the QP to the error state) and nothing lands;
+ * ibv_dereg_mr of the revoked MR returns 0; the file system unmounts (on
+ * ext4 the stock kernel would crash evicting a mapped file left open
+ * across the removal: the module drops the leased files' DAX entries
+ * before the pages go); the namespace binds again and its file system
+ * mounts with the file intact.
  *
  * Then a media error on a pinned page of another file there: madvise
  * (MADV_HWPOISON) returns 0, we get SIGBUS as every mapper does on a stock
@@ -53,7 +58,12 @@ static const char *ns;
 #define BIND		"/sys/bus/nd/drivers/nd_pmem/bind"
 #define MNT		"/run/daxlease/removal"
 #define FILE_SIZE	(8UL << 20)
-#define FS_POINTS	16
+#define WRITE_LEN	(64UL << 10)
+/* a memory failure revokes from a work item */
+#define REVOKE_MS	10000
+/* once the pins are gone, a whole-file revocation's event is queued */
+#define NO_EVENT_MS	2000
+#define FS_POINTS	20
 
 static volatile sig_atomic_t sigio, sigbus;
 
@@ -103,26 +113,42 @@ static bool do_mount(const char *devpath, const char *fs)
 	return false;
 }
 
-/* A leased, mapped and registered file: what the device takes away. */
+/*
+ * A leased, mapped and registered file: what the device takes away; the
+ * QPs and the anonymous buffer are what must stay usable.
+ */
 struct pinned {
 	char path[PATH_MAX];
 	int fd;
 	void *map;
 	struct verbs v;
 	struct ibv_mr *mr;
+	struct ibv_qp *qp[2];
+	void *anon;	/* WRITE_LEN bytes, the target of a WRITE from @mr */
+	uint64_t seed;	/* of the file's pattern */
 };
 
 static bool pinned_setup(struct pinned *p, uint64_t seed)
 {
 	memset(p, 0, sizeof(*p));
+	p->seed = seed;
 	p->fd = fs_file_create(MNT, FILE_SIZE, seed, p->path, sizeof(p->path));
 	/* durable, so that it is there after the removal */
 	if (p->fd < 0 || fsync(p->fd) || syncfs(p->fd) ||
 	    lease_set(p->fd, F_UNBREAKABLE))
 		return false;
 	p->map = file_map(p->fd, FILE_SIZE);
-	if (!p->map || verbs_open(&p->v, env_rxe()))
+	if (!p->map || verbs_open(&p->v, env_rxe()) ||
+	    verbs_create_pair(&p->v, p->qp))
 		return false;
+	p->anon = mmap(NULL, WRITE_LEN, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p->anon == MAP_FAILED) {
+		diag("mmap %lu anonymous bytes: %s", WRITE_LEN,
+		     errno_name(errno));
+		p->anon = NULL;
+		return false;
+	}
 	p->mr = mr_reg(p->v.pd, p->map, FILE_SIZE);
 	return p->mr;
 }
@@ -132,6 +158,9 @@ static void pinned_close(struct pinned *p)
 {
 	if (p->mr)
 		ibv_dereg_mr(p->mr);
+	verbs_destroy_pair(p->qp);
+	if (p->anon)
+		munmap(p->anon, WRITE_LEN);
 	if (p->map)
 		munmap(p->map, FILE_SIZE);
 	if (p->fd >= 0)
@@ -139,33 +168,66 @@ static void pinned_close(struct pinned *p)
 	verbs_close(&p->v);
 }
 
-/* Our file_pins and /proc/daxlease are both empty (each diags if not). */
-static bool reports_empty(void)
+/* The state of @qp (ibv_query_qp), or -1 with a diag. */
+static int qp_state(struct ibv_qp *qp)
 {
-	return fpins_is(0, "") & gview_is(NULL, "");
+	struct ibv_qp_init_attr init;
+	struct ibv_qp_attr attr;
+	int err = ibv_query_qp(qp, &attr, IBV_QP_STATE, &init);
+
+	if (!err)
+		return attr.qp_state;
+	diag("ibv_query_qp: %s", errno_name(err));
+	return -1;
 }
 
 /*
- * The points of a revocation, @what having happened (@done): the context
- * got IBV_EVENT_DEVICE_FATAL, SIGIO came and the lease is gone, the reports
- * are empty, ibv_dereg_mr returns 0.  Then everything is closed.
+ * The points of a revocation, if what starts it succeeded (@done): the MR
+ * alone was revoked (no async event), SIGIO came and the lease is gone,
+ * the reports are empty, the PD registers a new MR of anonymous memory, an
+ * RDMA WRITE from the revoked MR into that one fails and writes nothing,
+ * ibv_dereg_mr of the revoked MR returns 0.  Then everything is closed.
  */
 static void pinned_revoked(struct pinned *p, const char *fs, bool done)
 {
-	int ev = -1, lease = -2, dereg = -1;
+	int ev = -2, lease = -2, dereg = -1, st = -1, before = -1, after = -1;
+	uint64_t seed = ~p->seed;	/* the anonymous buffer's */
+	struct ibv_mr *anon_mr = NULL;
+	bool gone = false;
 
-	if (done)
-		ev = verbs_async_event(p->v.ctx, 10000);
-	ok(ev == IBV_EVENT_DEVICE_FATAL,
-	   "%s: our verbs context was revoked: IBV_EVENT_DEVICE_FATAL (event %d)",
+	if (done) {
+		/* the revoked lease is freed once its MR is */
+		gone = gview_becomes(NULL, "", REVOKE_MS);
+		ev = verbs_async_event(p->v.ctx, NO_EVENT_MS);
+	}
+	ok(ev == -1,
+	   "%s: the MR alone was revoked: no async event on our context (event %d)",
 	   fs, ev);
 	if (done)
 		lease = lease_get(p->fd);
 	ok(sigio > 0 && lease == F_UNLCK,
 	   "%s: we got SIGIO (%d) and our lease is gone (F_GETLEASE %s)", fs,
 	   (int)sigio, lease_name(lease));
-	ok(done && reports_empty(),
+	ok(gone && fpins_is(0, ""),
 	   "%s: /proc/self/file_pins and /proc/daxlease are empty", fs);
+	if (done) {
+		pattern_fill(p->anon, WRITE_LEN, seed, 0);
+		anon_mr = mr_reg(p->v.pd, p->anon, WRITE_LEN);
+	}
+	ok(anon_mr,
+	   "%s: ibv_reg_mr of anonymous memory on the same PD succeeds", fs);
+	if (anon_mr)
+		before = qp_state(p->qp[0]);
+	if (before == IBV_QPS_RTS) {
+		st = verbs_rdma_write(&p->v, p->qp[0], p->mr, 0, WRITE_LEN,
+				      (uintptr_t)p->anon, anon_mr->rkey);
+		after = qp_state(p->qp[0]);
+	}
+	ok(before == IBV_QPS_RTS && st > IBV_WC_SUCCESS &&
+	   after == IBV_QPS_ERR && !pattern_check(p->anon, WRITE_LEN, seed, 0),
+	   "%s: an RDMA WRITE from the revoked MR into that one through our QP (RTS) completes with an error, nothing lands, the QP is then in the error state",
+	   fs);
+	mr_dereg(anon_mr);
 	if (p->mr)
 		dereg = ibv_dereg_mr(p->mr);
 	p->mr = NULL;
@@ -184,7 +246,8 @@ static void media_error(const char *fs, uint64_t seed)
 	bool set, poisoned = false;
 
 	set = pinned_setup(&p, seed);
-	ok(set, "%s: again an 8 MiB file leased (48), mapped and registered",
+	ok(set,
+	   "%s: again an 8 MiB file leased (48), mapped and registered, two connected QPs",
 	   fs);
 	sigio = sigbus = 0;
 	if (set) {
@@ -219,7 +282,7 @@ static void test_fs(const char *fs, uint64_t seed)
 	}
 	setup = setup && pinned_setup(&p, seed);
 	ok(setup,
-	   "%s: the device-dax namespace as fsdax (%s), 8 MiB file leased (48), mapped and registered",
+	   "%s: the device-dax namespace as fsdax (%s), 8 MiB file leased (48), mapped and registered, two connected QPs",
 	   fs, dev);
 
 	sigio = 0;
