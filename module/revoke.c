@@ -319,6 +319,12 @@ int dl_recall(struct inode *inode)
 						5 * HZ);
 	if (left < 0)
 		return -EINTR;
+	/*
+	 * The pins go inside an MR's destruction: one that dl_revoke_work
+	 * took over may still be finishing (its object locked: EBUSY to the
+	 * holder's commands instead of EIO).
+	 */
+	flush_work(&dl_revoke_work);
 	return left ? 0 : -EBUSY;
 }
 

@@ -421,7 +421,13 @@ int verbs_cmd_rereg_access(struct ibv_mr *mr, unsigned int access)
 		},
 	};
 
-	if (write(mr->context->cmd_fd, &req, sizeof(req)) == sizeof(req))
-		return 0;
-	return errno;
+	long long end = clock_ms() + 1000;
+
+	/* EBUSY: locked by another command, or a destroy still finishing */
+	while (write(mr->context->cmd_fd, &req, sizeof(req)) != sizeof(req)) {
+		if (errno != EBUSY || clock_ms() > end)
+			return errno;
+		sleep_ms(1);
+	}
+	return 0;
 }

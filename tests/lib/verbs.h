@@ -61,7 +61,9 @@ bool verbs_got_event(struct ibv_context *ctx, enum ibv_event_type type);
 /*
  * REREG_MR of @mr changing only its access flags to @access, issued on the
  * uverbs ABI as a provider that supports it would (rxe's does not): 0, or
- * the errno.  A command that looks up the MR's object in the kernel.
+ * the errno.  A command that looks up the MR's object in the kernel; EBUSY
+ * (the object locked by another command, or by a destroy still finishing,
+ * e.g. a revocation on another CPU) is retried for up to a second.
  */
 int verbs_cmd_rereg_access(struct ibv_mr *mr, unsigned int access);
 
