@@ -19,8 +19,9 @@
  *		command was issued on) or an mm.  Hashed by that pointer while
  *		the file is open (file owners) or always (mm owners, mmgrab()ed).
  *		Referenced by pin contexts (struct daxlease_pins) and dl_pins;
- *		lists its pin contexts, each with the verbs object that
- *		claimed it (the one its command created), for revocation.
+ *		lists the pin contexts taken in its uverbs commands, each with
+ *		the verbs object that claimed it (the one its command
+ *		created), for revocation.
  * dl_pin	pages one owner pinned under one lease: the (owner, file)
  *		accounting record.  Memory grows with these pairs, never with
  *		pages.

@@ -214,9 +214,13 @@ static int dl_charge(struct daxlease_pins *pins, void *key,
 	if (!pins->owner) {
 		owner->refs++;		/* the pin context's reference */
 		pins->owner = owner;
-		list_add_tail(&pins->owner_link, &owner->contexts);
-		/* the object its command creates claims it (dl_commit()) */
+		/*
+		 * Pinned in a uverbs command: the object the command creates
+		 * claims it (dl_commit()), for revocation.  Only these are
+		 * listed: others may be moved (io_uring copies its context).
+		 */
 		if (pins->scope) {
+			list_add_tail(&pins->owner_link, &owner->contexts);
 			pins->charged = pins->scope->charged;
 			pins->scope->charged = pins;
 		}
@@ -434,7 +438,8 @@ void dl_pins_release(struct daxlease_pins *pins)
 	dl_uncharge(pins->rec, pins->npages, &dead);
 	for (c = more; c; c = c->next)
 		dl_uncharge(c->rec, c->npages, &dead);
-	list_del(&pins->owner_link);
+	if (pins->scope)
+		list_del(&pins->owner_link);
 	owner = dl_owner_put(pins->owner);
 	spin_unlock(&dl_lock);
 

@@ -15,14 +15,17 @@
  * device removal destroys them.  Releasing the MRs releases their pin
  * contexts, which uncharges the pages and frees the orphaned leases.
  *
- * A layout change never waits for a revocation under its locks: it queues
- * dl_revoke_work and goes on to wait for busy DAX pages the stock way
- * (dax_layout_busy_page(), without XFS_MMAPLOCK/invalidate_lock), since the
- * revocation of a whole file waits for the uverbs commands in flight on the
- * device (as device removal does: none may use an object the revocation
- * destroys), and one of them may be faulting in a page of this very file.
- * A recall by an administrator runs in the writer's context, which holds
- * no lock.
+ * A layout change destroys the objects itself, under its locks, since
+ * that never waits for a verbs command (ib_uverbs_revoke() fails with
+ * EAGAIN while objects of the file are being created or destroyed: such a
+ * command may be faulting on this very file, which needs those locks).
+ * What is left it hands to dl_revoke_work, which tries again and revokes
+ * whole files (waiting for the uverbs commands in flight on the device, as
+ * device removal does: none may use an object the revocation destroys),
+ * and goes on to wait for busy DAX pages the stock way
+ * (dax_layout_busy_page(), without XFS_MMAPLOCK/invalidate_lock).  A
+ * recall by an administrator runs in the writer's context, which holds no
+ * lock.
  *
  * Owners that cannot be revoked (io_uring's mm owners, which only
  * unbreakable leases admit; a uverbs file already being closed, whose
@@ -30,6 +33,7 @@
  * the stock kernel does, interruptibly.
  */
 
+#include <linux/delay.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/module.h>
@@ -101,11 +105,13 @@ void dl_revoke_mark(struct dl_lease *dl)
 
 /*
  * The next verbs object that claimed a pin context charged under a marked
- * lease, with a reference, and its owner's file in *@filep, also with one;
- * NULL when there is none.  The context is unclaimed from now on: if the
- * object cannot be destroyed, its whole file is revoked.
+ * lease (of @inode, if not NULL) and that pass @pass has not tried yet, with
+ * a reference, and its owner's file in *@filep, also with one; NULL when
+ * there is none.
  */
-static struct ib_uobject *dl_revoke_next_object(struct file **filep)
+static struct ib_uobject *dl_revoke_next_object(struct inode *inode,
+						unsigned long pass,
+						struct file **filep)
 {
 	struct daxlease_pins *pins;
 	struct ib_uobject *uobj;
@@ -115,13 +121,16 @@ static struct ib_uobject *dl_revoke_next_object(struct file **filep)
 
 	spin_lock(&dl_lock);
 	list_for_each_entry(dl, &dl_revoking, revoke_link) {
+		if (inode && dl->inode != inode)
+			continue;
 		list_for_each_entry(rec, &dl->pins, lease_link) {
 			owner = rec->owner;
 			list_for_each_entry(pins, &owner->contexts, owner_link) {
 				uobj = pins->object;
-				if (!uobj || !dl_ctx_count(pins, rec))
+				if (!uobj || pins->revoke_pass == pass ||
+				    !dl_ctx_count(pins, rec))
 					continue;
-				pins->object = NULL;
+				pins->revoke_pass = pass;
 				/* a file being closed unpins as it goes */
 				if (!owner->file || !dl_file_tryget(owner->file))
 					continue;
@@ -167,23 +176,43 @@ out:
 }
 
 /*
- * Revoke every pin under a marked lease: the objects that claimed them one
- * by one, then the whole uverbs file of every owner that still has some.
+ * Destroy the objects that claimed pins under marked leases (of @inode, if
+ * not NULL), never waiting for a verbs command.  True if one could not be
+ * tried because objects of its file were being created or destroyed.
  */
-static void dl_revoke_run(void)
+static bool dl_revoke_objects(struct inode *inode)
 {
 	unsigned long pass = atomic_long_inc_return(&dl_revoke_passes);
 	struct ib_uobject *uobj;
 	dl_revoke_fn_t revoke;
 	struct file *file;
+	bool again = false;
 
 	/* a uverbs file we hold keeps ib_uverbs loaded: found */
-	while ((uobj = dl_revoke_next_object(&file))) {
+	while ((uobj = dl_revoke_next_object(inode, pass, &file))) {
 		revoke = dl_revoke_fn_get();
 		if (!WARN_ON_ONCE(!revoke))
-			revoke(file, uobj);
+			again |= revoke(file, uobj) == -EAGAIN;
 		fput(file);
 	}
+	return again;
+}
+
+/*
+ * Revoke every pin under a marked lease: the objects that claimed them one
+ * by one (for a second at most while their files are busy creating or
+ * destroying objects), then the whole uverbs file of every owner that still
+ * has some.
+ */
+static void dl_revoke_run(void)
+{
+	unsigned long end = jiffies + HZ, pass;
+	dl_revoke_fn_t revoke;
+	struct file *file;
+
+	while (dl_revoke_objects(NULL) && time_before(jiffies, end))
+		usleep_range(1000, 2000);
+	pass = atomic_long_inc_return(&dl_revoke_passes);
 	while ((file = dl_revoke_next(pass))) {
 		revoke = dl_revoke_fn_get();
 		if (!WARN_ON_ONCE(!revoke))
@@ -200,15 +229,16 @@ static void dl_revoke_fn(struct work_struct *work)
 /*
  * A layout change of @inode broke its breakable leases: revoke the pins
  * left under them (orphaned leases: their break timed out, or their file
- * was closed, so nobody can be asked any more).  The caller then waits for
+ * was closed, so nobody can be asked any more), the objects that claimed
+ * them here, the rest in dl_revoke_work.  The caller then waits for
  * busy DAX pages as stock, which ends once the revocation has unpinned
  * them, but only in a file that is mapped: dax_layout_busy_page() returns
  * at once for one that nobody maps, and an MR outlives the mapping it was
  * registered from.  So while the file is not mapped, wait here for the
  * pins to go.  The caller's locks (XFS: MMAPLOCK) stop faults on the file,
- * and a revocation waits for the running verbs commands, one of which may
- * be faulting on a new mapping of it: once the file is mapped,
- * the stock wait, which drops those locks while it sleeps, takes over.
+ * and the work item may wait for the running verbs commands, one of which
+ * may be faulting on a new mapping of it: once the file is mapped, the
+ * stock wait, which drops those locks while it sleeps, takes over.
  * 0, or -ERESTARTSYS on a signal.
  */
 int dl_revoke_orphans(struct inode *inode)
@@ -234,7 +264,8 @@ int dl_revoke_orphans(struct inode *inode)
 		}
 	}
 	spin_unlock(&dl_lock);
-	if (queue)
+	/* here first, without the work item's detour: it never waits */
+	if (queue && (dl_revoke_objects(inode) || dl_inode_pinned(inode)))
 		queue_work(system_unbound_wq, &dl_revoke_work);
 
 	/* a mapping can appear without our wake-up: look again every tick */

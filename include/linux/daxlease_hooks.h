@@ -180,7 +180,8 @@ enum daxlease_break {
  * reads and writes it: @admitted once its gate admitted a VMA pinned in
  * this context, @owner (its owner object) from the first charge, and what
  * it charged to which leases, until daxlease_pins_release(); @object, the
- * verbs object that claimed it (revoke), and the lists it is on.  Besides,
+ * verbs object that claimed it, the revocation pass that last tried to
+ * destroy that object, and the lists it is on.  Besides,
  * daxlease_pins_begin() sets @scope: the owner scope it is pinned in.
  */
 struct daxlease_pins {
@@ -191,6 +192,7 @@ struct daxlease_pins {
 	unsigned long npages;
 	void *more;
 	void *object;
+	unsigned long revoke_pass;
 	struct daxlease_pins *scope;
 	struct daxlease_pins *charged;	/* scope: its contexts; next one */
 	struct list_head owner_link;
@@ -271,11 +273,14 @@ struct daxlease_ops {
 
 /*
  * ib_uverbs: destroy @uobj of uverbs file @filp as device removal does, or
- * with @uobj NULL every object of @filp but its ucontext (after waiting for
- * the commands in flight on the device).  Consumes the caller's reference on
- * @uobj; 0, -EBUSY if a command is using it, or the driver's error.  The
- * caller holds a reference on @filp, an owner file (only uverbs files are),
- * and no lock a uverbs command or a page fault may wait for.
+ * with @uobj NULL every object of @filp but its ucontext.  Consumes the
+ * caller's reference on @uobj; 0, -EBUSY if a command is using it,
+ * -EAGAIN if objects of @filp are being created or destroyed right now
+ * (try again soon), or the driver's error.  One object is destroyed without
+ * waiting for a command: the caller may hold locks.  Every object only
+ * after the commands in flight on the device: the caller must hold no lock
+ * a uverbs command or a page fault may wait for.  The caller holds a
+ * reference on @filp, an owner file (only uverbs files are).
  */
 int ib_uverbs_revoke(struct file *filp, struct ib_uobject *uobj);
 
