@@ -355,6 +355,9 @@ static void holder_main(struct hold *h, int sock)
 		SETUP_FAIL(h, "connect the QP");
 	if (h->mode == HOLD_MW && bind_window(h, &v, qp, mr, &mw))
 		SETUP_FAIL(h, "bind a memory window to the MR");
+	/* before O may revoke: a WRITE from the live MR */
+	if (h->mode != HOLD_COOPERATE && h->mode != HOLD_MW)
+		h->probe_live = write_from(&v, mr, &h->newmr_err);
 	if (msg_send(sock, 'c'))
 		SETUP_FAIL(h, "report connected");
 
@@ -385,7 +388,6 @@ static void holder_main(struct hold *h, int sock)
 		qp = NULL;
 	} else {
 		/* ignore the break (reading F if HOLD_TOUCH): the MR goes */
-		h->probe_live = write_from(&v, mr, &h->newmr_err);
 		wait_revoked(h, sock, h->mode == HOLD_TOUCH ? map : NULL);
 		h->sigio = sigio_count;
 		h->fatal = verbs_got_event(v.ctx, IBV_EVENT_DEVICE_FATAL);
