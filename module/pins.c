@@ -385,10 +385,10 @@ void dl_commit(struct daxlease_pins *scope, struct ib_uobject *uobj)
  */
 static void dl_scope_forget(struct daxlease_pins *pins)
 {
-	struct daxlease_pins *scope = current->daxlease_pins;
+	struct daxlease_pins *scope = dl_current_scope();
 	struct daxlease_pins **p;
 
-	if (!scope || !scope->is_scope)
+	if (!scope)
 		return;
 	for (p = &scope->charged; *p; p = &(*p)->charged) {
 		if (*p == pins) {
