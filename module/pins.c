@@ -363,7 +363,10 @@ int dl_pinned(struct daxlease_pins *pins, struct file *owner_file,
 
 /*
  * The command of owner scope @scope created @uobj: the pin contexts charged
- * in it are that object's, which a revocation destroys to unpin them.
+ * in it are that object's, which a revocation destroys to unpin them.  No
+ * reference is taken: destroying the object releases its umem, and with it
+ * the context, before the object can be freed, so the object lives as long
+ * as the context is listed (dl_lock).
  */
 void dl_commit(struct daxlease_pins *scope, struct ib_uobject *uobj)
 {
