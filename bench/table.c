@@ -13,12 +13,13 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define MAX_FIELDS	16
+#define MAX_FIELDS	20
 #define MAX_ROWS	4096
 #define MAX_SAMPLES	64
 
@@ -470,11 +471,11 @@ static void print_file(const char *label, const char *name)
 
 /*
  * 3. A recall (daxlease revoke FILE: the write to /proc/daxlease, to its
- * return; and a truncate that must revoke, less the same truncate without
- * pins) against the holder's own ibv_dereg_mr() of the same MR, the
- * objects a whole-context revocation destroys, and its whole teardown;
- * the issue's goal:
- * revoke within 2x of deregistration.
+ * return) against the holder's own ibv_dereg_mr() of the same MR, the
+ * objects a whole-context revocation destroys, and its whole teardown; a
+ * truncate that must revoke, less the same truncate without pins, against
+ * a cooperative holder's ibv_dereg_mr() of that MR. The issue's goal:
+ * revocation within 2x of deregistration.
  */
 static void print_revoke(const char *kunit)
 {
@@ -492,27 +493,37 @@ static void print_revoke(const char *kunit)
 	printf("   that, ibv_close_device and F_UNLCK; revoke: an administrator's write\n");
 	printf("   of \"revoke FD\" to /proc/daxlease until it returns (lease gone,\n");
 	printf("   pages unpinned); lease: the same revoke of a holder without an MR\n");
-	printf("   (no MR revoked); trunc: a truncate of the file with its lease\n");
-	printf("   orphaned (closed), which revokes, less the same truncate of the\n");
-	printf("   file mapped the same way without lease or MR (plain).\n");
-	printf("   | size | fs | dereg | objects | teardown | revoke | revoke/dereg | revoke/objects | goal 2x | lease | trunc | trunc/dereg | plain | reps | dereg min-max | revoke min-max |\n");
-	printf("   |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+	printf("   (no MR revoked); trunc: a truncate of a file of the MR's size (at\n");
+	printf("   least 2 MiB) with its lease orphaned (closed), which revokes, less\n");
+	printf("   the same truncate of the file mapped, written and touched through\n");
+	printf("   GUP the same way without lease or MR (plain); tdereg: the\n");
+	printf("   deregistration of that MR of that file by a cooperative holder,\n");
+	printf("   which then unlocks; coop: the truncate after it, less plain.\n");
+	printf("   goal 2x: revoke/dereg and trunc/tdereg both within 2x.\n");
+	printf("   | size | fs | dereg | objects | teardown | revoke | revoke/dereg | revoke/objects | lease | trunc | tdereg | trunc/tdereg | coop | plain | goal 2x | reps | dereg min-max | revoke min-max |\n");
+	printf("   |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
 	for (i = 0; i < c.rows; i++) {
 		double d = num(c.field[i][2]), t = num(c.field[i][3]);
-		double r = num(c.field[i][4]), o, tr, pl;
+		double r = num(c.field[i][4]), o, tr, pl, co, td;
+		bool ok;
 
 		if (!c.field[i][9])
 			continue;
-		/* files of before the trunc and objects columns: none */
+		/* files of before the trunc, objects and coop columns: none */
 		o = c.field[i][13] ? num(c.field[i][11]) : 0;
 		tr = c.field[i][13] ? num(c.field[i][12]) : 0;
 		pl = c.field[i][13] ? num(c.field[i][13]) : 0;
-		printf("   | %s | %s | %.1f | %.1f | %.1f | %.1f | %.2f | %.2f | %s | %.1f | %.1f | %.2f | %.1f | %s | %.1f-%.1f | %.1f-%.1f |\n",
+		co = c.field[i][15] ? num(c.field[i][14]) - pl : 0;
+		if (fabs(co) < 50)
+			co = 0;	/* not "-0.0" */
+		td = c.field[i][15] ? num(c.field[i][15]) : d;
+		ok = r <= 2 * d && tr - pl <= 2 * td;
+		printf("   | %s | %s | %.1f | %.1f | %.1f | %.1f | %.2f | %.2f | %.1f | %.1f | %.1f | %.2f | %.1f | %.1f | %s | %s | %.1f-%.1f | %.1f-%.1f |\n",
 		       bytes_name(num(c.field[i][0])), c.field[i][1],
 		       d / 1000, o / 1000, t / 1000, r / 1000, r / d,
-		       o ? r / o : 0, r <= 2 * d ? "ok" : "OVER",
-		       num(c.field[i][10]) / 1000, (tr - pl) / 1000,
-		       (tr - pl) / d, pl / 1000, c.field[i][5],
+		       o ? r / o : 0, num(c.field[i][10]) / 1000,
+		       (tr - pl) / 1000, td / 1000, (tr - pl) / td, co / 1000,
+		       pl / 1000, ok ? "ok" : "OVER", c.field[i][5],
 		       num(c.field[i][6]) / 1000, num(c.field[i][7]) / 1000,
 		       num(c.field[i][8]) / 1000, num(c.field[i][9]) / 1000);
 	}
