@@ -49,7 +49,14 @@
  *
  *   size,kind,dereg_ns,teardown_ns,revoke_ns,reps,dereg_min_ns,dereg_max_ns,revoke_min_ns,revoke_max_ns,lease_ns,objects_ns,trunc_ns,plain_ns,coop_ns,coop_dereg_ns
  *
- *   revoke MAXSIZE	(e.g. 1G)
+ * Then many MRs (many_sweep()): a holder with n = 1, 10, ... MAXMRS MRs of
+ * one page each on one XFS file, deregistered by it or revoked by a recall
+ * (each MR alone, the revocation walking the owner's pin contexts): does
+ * the cost per MR stay flat? Appends to revoke_many.csv:
+ *
+ *   mrs,dereg_ns,revoke_ns,reps
+ *
+ *   revoke MAXSIZE [MAXMRS]	(e.g. 1G 10000)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -373,6 +380,165 @@ out:
 }
 
 /*
+ * Many MRs: H registers @n MRs of one page each (page i of a file of @n
+ * pages, under one breakable lease), says 'r', and then deregisters them
+ * all (timed, @revoke false) or, revoked by an administrator's recall
+ * meanwhile (@revoke), checks that its last MR went alone (EIO, no
+ * IBV_EVENT_DEVICE_FATAL) and deregisters the revoked MRs.
+ */
+static void many_holder(const char *path, long n, bool revoke, int st,
+			int cmd)
+{
+	struct sigaction sa = { .sa_handler = on_sigio, .sa_flags = SA_RESTART };
+	struct report rep = { .ok = 1 };
+	struct verbs v = { 0 };
+	struct ibv_mr **mr;
+	uint64_t t0;
+	char *map, c;
+	long i;
+	int fd;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGIO, &sa, NULL);
+	mr = calloc(n, sizeof(*mr));
+	fd = open(path, O_RDWR);
+	if (!mr || fd < 0 || lease_set(fd, F_LAYOUT) ||
+	    verbs_open(&v, env_rxe())) {
+		diag("many: open, lease or rxe: %s", errno_name(errno));
+		_exit(1);
+	}
+	map = file_map(fd, n * 4 * KiB);
+	if (!map)
+		_exit(1);
+	for (i = 0; i < n; i++) {
+		map[i * 4 * KiB] = 0x5a;
+		mr[i] = mr_reg(v.pd, map + i * 4 * KiB, 4 * KiB);
+		if (!mr[i])
+			_exit(1);
+	}
+	if (write(st, "r", 1) != 1 || read(cmd, &c, 1) != 1)
+		_exit(1);
+	if (revoke) {
+		rep.rereg_err = verbs_cmd_rereg_access(mr[n - 1], MR_ACCESS);
+		rep.fatal = verbs_got_event(v.ctx, IBV_EVENT_DEVICE_FATAL);
+		rep.ok = rep.rereg_err == EIO && !rep.fatal;
+	}
+	t0 = now_ns();
+	for (i = 0; i < n; i++)
+		rep.ok &= !ibv_dereg_mr(mr[i]);
+	rep.dereg_ns = now_ns() - t0;
+	if (!revoke)
+		rep.ok &= !lease_set(fd, F_UNLCK);
+	verbs_close(&v);
+	if (write(st, &rep, sizeof(rep)) != sizeof(rep))
+		_exit(1);
+	_exit(rep.ok ? 0 : 1);
+}
+
+/*
+ * One repetition of many_holder() on @path: the deregistration of its @n
+ * MRs, or the recall that revokes them (H stopped meanwhile), into *@ns.
+ */
+static int many(const char *path, long n, bool revoke, int proc_fd,
+		double *ns)
+{
+	int st[2], cmd[2], status, pfd = -1, len, err = -1;
+	struct report rep = { 0 };
+	char c, line[32];
+	uint64_t t0;
+	pid_t pid;
+
+	if (pipe(st) || pipe(cmd))
+		return -1;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		close(st[0]);
+		close(cmd[1]);
+		many_holder(path, n, revoke, st[1], cmd[0]);
+	}
+	close(st[1]);
+	close(cmd[0]);
+	if (read(st[0], &c, 1) != 1 || c != 'r') {
+		diag("many: holder of %ld MRs did not get ready", n);
+		goto out;
+	}
+	if (revoke) {
+		pfd = open(path, O_PATH);
+		len = snprintf(line, sizeof(line), "revoke %d\n", pfd);
+		if (kill(pid, SIGSTOP) || waitpid(pid, &status, WUNTRACED) != pid)
+			goto out;
+		t0 = now_ns();
+		if (write(proc_fd, line, len) != len) {
+			diag("many: revoke: %s", errno_name(errno));
+			kill(pid, SIGCONT);
+			goto out;
+		}
+		*ns = now_ns() - t0;
+		if (kill(pid, SIGCONT))
+			goto out;
+	}
+	if (write(cmd[1], "x", 1) != 1 ||
+	    read(st[0], &rep, sizeof(rep)) != sizeof(rep) || !rep.ok) {
+		diag("many: %ld MRs, %s failed (a command on the last: %s; device fatal: %d)",
+		     n, revoke ? "revoke" : "dereg", errno_name(rep.rereg_err),
+		     rep.fatal);
+		goto out;
+	}
+	if (!revoke)
+		*ns = rep.dereg_ns;
+	err = 0;
+out:
+	if (pfd >= 0)
+		close(pfd);
+	close(st[0]);
+	close(cmd[1]);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status))
+		err = -1;
+	return err;
+}
+
+/*
+ * 1 to @max MRs of one holder on one XFS file, each count alternating
+ * dereg and revoke MANY_REPS times: revoke_many.csv, total times (median).
+ */
+#define MANY_REPS	3
+
+static int many_sweep(long max, int proc_fd)
+{
+	double d[MANY_REPS], rv[MANY_REPS];
+	char path[4096];
+	FILE *csv;
+	long n;
+	int r, fd;
+
+	csv = csv_open("revoke_many.csv", "mrs,dereg_ns,revoke_ns,reps");
+	if (!csv)
+		return -1;
+	for (n = 1; n <= max; n *= 10) {
+		fd = file_make(env_get("DAXLEASE_XFS"), n * 4 * KiB, path);
+		if (fd < 0)
+			return -1;
+		for (r = 0; r < MANY_REPS; r++) {
+			if (many(path, n, r & 1, proc_fd, r & 1 ? &rv[r] : &d[r]) ||
+			    many(path, n, !(r & 1), proc_fd, r & 1 ? &d[r] : &rv[r]))
+				return -1;
+		}
+		close(fd);
+		unlink(path);
+		fprintf(csv, "%ld,%.0f,%.0f,%d\n", n, median(d, MANY_REPS),
+			median(rv, MANY_REPS), MANY_REPS);
+		fflush(csv);
+	}
+	fclose(csv);
+	return 0;
+}
+
+/*
  * In a fresh boot the first holders' objects are destroyed cheaper (a
  * 4 KiB revoke 8.1 thousand instructions, after some 60 holders 9.5; a
  * dereg 4.7, later 4.35), so the results depended on how many holders ran
@@ -426,11 +592,13 @@ int main(int argc, char **argv)
 	size_t max, fmax[NR_KINDS], si, tsize;
 	int fd[NR_KINDS], k, r, reps, proc_fd, tfd;
 	enum what first, second;
+	long max_mrs;
 	FILE *csv;
 
-	max = argc == 2 ? size_parse(argv[1]) : 0;
-	if (!max) {
-		diag("usage: revoke MAXSIZE (4K..1G)");
+	max = argc >= 2 && argc <= 3 ? size_parse(argv[1]) : 0;
+	max_mrs = argc == 3 ? atol(argv[2]) : 10000;
+	if (!max || max_mrs < 1) {
+		diag("usage: revoke MAXSIZE (4K..1G) [MAXMRS (default 10000)]");
 		return 2;
 	}
 	csv = csv_open("revoke.csv",
@@ -515,6 +683,8 @@ int main(int argc, char **argv)
 		close(fd[k]);
 		unlink(path[k]);
 	}
+	if (many_sweep(max_mrs, proc_fd))
+		return 1;
 	close(proc_fd);
 	return 0;
 }

@@ -529,6 +529,36 @@ static void print_revoke(const char *kunit)
 	}
 }
 
+/*
+ * 3b. Recall of many MRs of one holder against their deregistration, per
+ * MR: the revocation walks the owner's pin contexts for each MR it
+ * destroys, which must not grow with their number.
+ */
+static void print_revoke_many(const char *kunit)
+{
+	static struct csv c;
+	int i;
+
+	csv_read("revoke_many.csv", &c);
+	if (!c.rows)
+		return;
+	printf("\n3b. Recall of n MRs of one holder (%s, median of %s; one XFS file, a 4 KiB MR per page)\n",
+	       kunit, c.field[0][3] ? c.field[0][3] : "?");
+	printf("   dereg: the holder's ibv_dereg_mr() of all n; revoke: an administrator's\n");
+	printf("   recall of the file, which revokes all n MRs, each alone.\n");
+	printf("   | MRs | dereg | revoke | revoke/dereg | dereg per MR | revoke per MR |\n");
+	printf("   |---|---|---|---|---|---|\n");
+	for (i = 0; i < c.rows; i++) {
+		double n = num(c.field[i][0]), d = num(c.field[i][1]);
+		double r = num(c.field[i][2]);
+
+		if (!c.field[i][2] || !n || !d)
+			continue;
+		printf("   | %.0f | %.1f | %.1f | %.2f | %.2f | %.2f |\n", n,
+		       d / 1000, r / 1000, r / d, d / n / 1000, r / n / 1000);
+	}
+}
+
 /* The sections measured in @d, in @unit. */
 static void print_mode(const char *d, const char *title, const char *unit,
 		       const char *kunit)
@@ -539,6 +569,7 @@ static void print_mode(const char *d, const char *title, const char *unit,
 	print_hookcost(unit);
 	print_regmr(kunit);
 	print_revoke(kunit);
+	print_revoke_many(kunit);
 }
 
 int main(int argc, char **argv)
@@ -556,6 +587,8 @@ int main(int argc, char **argv)
 		printf("\n");
 		print_revoke(strstr(dir, "icount") ?
 			     "thousands of instructions" : "us");
+		print_revoke_many(strstr(dir, "icount") ?
+				  "thousands of instructions" : "us");
 		return 0;
 	}
 	if (argc != 2) {
