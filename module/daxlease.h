@@ -138,18 +138,6 @@ static inline bool dl_in_owner_scope(void)
 #endif
 }
 
-/* The collector of the owner scope current runs in (a uverbs command). */
-static inline struct daxlease_pins *dl_current_scope(void)
-{
-#ifdef CONFIG_DAXLEASE_HOOKS
-	struct daxlease_pins *scope = current->daxlease_pins;
-
-	return scope && scope->is_scope ? scope : NULL;
-#else
-	return NULL;
-#endif
-}
-
 extern spinlock_t dl_lock;
 extern DECLARE_HASHTABLE(dl_files, DL_HASH_BITS);
 extern DECLARE_HASHTABLE(dl_inodes, DL_HASH_BITS);

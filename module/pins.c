@@ -388,7 +388,7 @@ void dl_commit(struct daxlease_pins *scope, struct ib_uobject *uobj)
  */
 static void dl_scope_forget(struct daxlease_pins *pins)
 {
-	struct daxlease_pins *scope = dl_current_scope();
+	struct daxlease_pins *scope = daxlease_current_scope();
 	struct daxlease_pins **p;
 
 	if (!scope)

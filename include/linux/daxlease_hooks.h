@@ -200,7 +200,8 @@ struct daxlease_pins {
 
 /*
  * Owner scope of an RDMA command, on its stack: see daxlease_owner_enter().
- * @pins is the scope's collector in current->daxlease_pins.
+ * @pins is the scope's collector in current->daxlease_pins; of it only
+ * @is_scope, @admitted and @charged are set and read.
  */
 struct daxlease_scope {
 	struct daxlease_pins pins;
@@ -400,15 +401,23 @@ static inline int daxlease_gup_pinned(struct page **pages, long npages)
 	return 0;
 }
 
+/* The collector of the owner scope current runs in, or NULL. */
+static inline struct daxlease_pins *daxlease_current_scope(void)
+{
+	struct daxlease_pins *pins = current->daxlease_pins;
+
+	return pins && pins->is_scope ? pins : NULL;
+}
+
 /*
  * rdma_alloc_commit_uobject(): the command created @uobj; the pin contexts
  * it charged are that object's (see @commit).
  */
 static inline void daxlease_commit(struct ib_uobject *uobj)
 {
-	struct daxlease_pins *scope = current->daxlease_pins;
+	struct daxlease_pins *scope = daxlease_current_scope();
 
-	if (scope && scope->is_scope && scope->charged)
+	if (scope && scope->charged)
 		DAXLEASE_CALL(0, (ops->commit(scope, uobj), 0));
 }
 
@@ -445,7 +454,10 @@ static inline void daxlease_memory_failure(struct address_space *mapping)
 static inline void daxlease_owner_enter(struct daxlease_scope *scope,
 					struct file *filp)
 {
-	scope->pins = (struct daxlease_pins){ .is_scope = true };
+	/* a uverbs command's hot path: not the whole collector */
+	scope->pins.is_scope = true;
+	scope->pins.admitted = false;
+	scope->pins.charged = NULL;
 	scope->prev_owner = current->daxlease_owner;
 	scope->prev_pins = current->daxlease_pins;
 	current->daxlease_owner = filp;
@@ -468,7 +480,7 @@ daxlease_pins_begin(struct daxlease_pins *pins)
 {
 	struct daxlease_pins *prev = current->daxlease_pins;
 
-	pins->scope = prev && prev->is_scope ? prev : NULL;
+	pins->scope = daxlease_current_scope();
 	current->daxlease_pins = pins;
 	return prev;
 }
@@ -545,6 +557,11 @@ static inline void daxlease_file_release(struct file *filp)
 
 static inline void daxlease_memory_failure(struct address_space *mapping)
 {
+}
+
+static inline struct daxlease_pins *daxlease_current_scope(void)
+{
+	return NULL;
 }
 
 static inline void daxlease_commit(struct ib_uobject *uobj)
