@@ -20,6 +20,11 @@
  *			neighbours are physically adjacent and the MR's
  *			scatterlist has one entry per page in every round
  *   dereg_anon4k	its ibv_dereg_mr(), per page
+ *   query_qp		ibv_query_qp() of an RC QP in RESET: a uverbs
+ *			command that pins nothing and looks up an object,
+ *			the path of every verbs command (the hooks' owner
+ *			scope around it, the revoked-object check in the
+ *			lookup), per call
  *   reg_shm4k, dereg_shm4k	the same of 1 MiB of a tmpfs file the boot's
  *			first round creates and every later one maps again:
  *			the same physical pages every round, faulted in order
@@ -66,6 +71,8 @@
 #define FAULT_BATCH	(16 * PAGE)	/* one sample */
 #define FAULT_SAMPLES	(FAULT_SIZE / FAULT_BATCH)
 #define FAULT_REPS	2
+#define CMD_BATCH	64	/* calls per sample */
+#define CMD_REPS	31
 #define LAYOUT_SIZE	MiB
 #define LAYOUT_REPS	40
 #define PAGE		4096UL
@@ -252,6 +259,52 @@ static void bench_reg_anon(void)
 	bench_reg("shm4k", true);
 }
 
+static void bench_verbs_cmd(void)
+{
+	struct ibv_qp_init_attr init = {
+		.qp_type = IBV_QPT_RC,
+		.cap = { .max_send_wr = 1, .max_recv_wr = 1,
+			 .max_send_sge = 1, .max_recv_sge = 1 },
+	};
+	struct ibv_qp_attr attr;
+	double v[CMD_REPS];
+	struct ibv_qp *qp;
+	struct verbs vb;
+	uint64_t t0;
+	int i, j;
+
+	if (verbs_open(&vb, env_rxe())) {
+		failures++;
+		return;
+	}
+	init.send_cq = vb.cq;
+	init.recv_cq = vb.cq;
+	qp = ibv_create_qp(vb.pd, &init);
+	if (!qp) {
+		diag("ibv_create_qp: %s", errno_name(errno));
+		failures++;
+		verbs_close(&vb);
+		return;
+	}
+	for (i = 0; i < CMD_REPS; i++) {
+		t0 = now_ns();
+		for (j = 0; j < CMD_BATCH; j++)
+			if (ibv_query_qp(qp, &attr, IBV_QP_STATE, &init))
+				break;
+		if (j < CMD_BATCH) {
+			diag("ibv_query_qp: %s", errno_name(errno));
+			break;
+		}
+		v[i] = (double)(now_ns() - t0) / CMD_BATCH;
+	}
+	if (i == CMD_REPS)
+		emit("query_qp", NULL, v, i, CMD_BATCH);
+	else
+		failures++;
+	ibv_destroy_qp(qp);
+	verbs_close(&vb);
+}
+
 /*
  * Write one byte per page of @p, FAULT_BATCH at a time, one sample (ns per
  * page) per batch into @v.
@@ -374,6 +427,7 @@ int main(int argc, char **argv)
 
 	bench_gup();
 	bench_reg_anon();
+	bench_verbs_cmd();
 	bench_fault_anon();
 	for_each_dax_fs(fs) {
 		if (!fs->path) {
