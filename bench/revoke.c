@@ -298,6 +298,95 @@ static int truncate_timed(int fd, size_t fsize, double *ns)
 	return 0;
 }
 
+/* A forked holder H and the pipes to it. */
+struct holder_run {
+	pid_t pid;
+	int st[2], cmd[2];	/* H says on st, we on cmd */
+};
+
+/*
+ * Fork H running @fn (set up, say 'r' on st, act on what comes on cmd,
+ * report, exit) and wait for its 'r'. 0, or -1; holder_end() either way.
+ */
+static int holder_start(struct holder_run *h,
+			void (*fn)(const char *path, size_t size,
+				   enum what what, int st, int cmd),
+			const char *path, size_t size, enum what what)
+{
+	char c;
+
+	h->pid = -1;
+	h->st[0] = -1;
+	h->cmd[1] = -1;
+	if (pipe(h->st))
+		return -1;
+	if (pipe(h->cmd)) {
+		close(h->st[1]);
+		return -1;
+	}
+	fflush(NULL);
+	h->pid = fork();
+	if (!h->pid) {
+		close(h->st[0]);
+		close(h->cmd[1]);
+		fn(path, size, what, h->st[1], h->cmd[0]);
+	}
+	close(h->st[1]);
+	close(h->cmd[0]);
+	if (h->pid > 0 && read(h->st[0], &c, 1) == 1 && c == 'r')
+		return 0;
+	diag("holder did not get ready (%s %zu)", path, size);
+	return -1;
+}
+
+/* Close our ends and reap H: @err, or -1 if H did not exit 0. */
+static int holder_end(struct holder_run *h, int err)
+{
+	int status;
+
+	if (h->st[0] >= 0)
+		close(h->st[0]);
+	if (h->cmd[1] >= 0)
+		close(h->cmd[1]);
+	if (h->pid < 0 || waitpid(h->pid, &status, 0) != h->pid ||
+	    !WIFEXITED(status) || WEXITSTATUS(status))
+		return -1;
+	return err;
+}
+
+/*
+ * An administrator's recall of @path (the write of "revoke FD" to
+ * /proc/daxlease), timed into *@ns. H is stopped meanwhile: the revocation
+ * needs nothing of it, and on one vCPU its SIGIO handler would otherwise
+ * run inside the timed write. 0, or -1 with a diag.
+ */
+static int recall_timed(const char *path, pid_t pid, int proc_fd, double *ns)
+{
+	int pfd = open(path, O_PATH), status, len, err = -1;
+	char line[32];
+	uint64_t t0;
+
+	len = snprintf(line, sizeof(line), "revoke %d\n", pfd);
+	if (pfd < 0 || kill(pid, SIGSTOP) ||
+	    waitpid(pid, &status, WUNTRACED) != pid || !WIFSTOPPED(status)) {
+		diag("open %s, SIGSTOP the holder: %s", path, errno_name(errno));
+		goto out;
+	}
+	t0 = now_ns();
+	if (write(proc_fd, line, len) == len) {
+		*ns = now_ns() - t0;
+		err = 0;
+	} else {
+		diag("revoke %s: %s", path, errno_name(errno));
+	}
+	if (kill(pid, SIGCONT))
+		err = -1;
+out:
+	if (pfd >= 0)
+		close(pfd);
+	return err;
+}
+
 /*
  * One repetition on @path (@fd, @fsize bytes) measuring @what into @t:
  * dereg, objects and teardown (DEREG), revoke (REVOKE, LEASE), trunc
@@ -307,58 +396,27 @@ static int one(const char *path, int fd, size_t fsize, size_t size,
 	       enum what what, int proc_fd, struct times *t)
 {
 	struct report rep = { 0 };
-	int st[2], cmd[2], status, pfd = -1, len, err = -1;
-	uint64_t t0;
-	char c, line[32];
-	pid_t pid;
+	struct holder_run h;
 
-	if (pipe(st) || pipe(cmd))
-		return -1;
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (!pid) {
-		close(st[0]);
-		close(cmd[1]);
-		holder(path, size, what, st[1], cmd[0]);
-	}
-	close(st[1]);
-	close(cmd[0]);
-	if (read(st[0], &c, 1) != 1 || c != 'r') {
-		diag("holder did not get ready (%s %zu)", path, size);
-		goto out;
-	}
+	if (holder_start(&h, holder, path, size, what))
+		return holder_end(&h, -1);
 	if (what == REVOKE || what == LEASE) {
-		pfd = open(path, O_PATH);
-		len = snprintf(line, sizeof(line), "revoke %d\n", pfd);
-		if (kill(pid, SIGSTOP) || waitpid(pid, &status, WUNTRACED) != pid ||
-		    !WIFSTOPPED(status)) {
-			diag("SIGSTOP the holder: %s", errno_name(errno));
-			goto out;
-		}
-		t0 = now_ns();
-		if (write(proc_fd, line, len) != len) {
-			diag("revoke %s: %s", path, errno_name(errno));
-			kill(pid, SIGCONT);
-			goto out;
-		}
-		t->revoke = now_ns() - t0;
-		if (kill(pid, SIGCONT) || write(cmd[1], "x", 1) != 1)
-			goto out;
+		if (recall_timed(path, h.pid, proc_fd, &t->revoke) ||
+		    write(h.cmd[1], "x", 1) != 1)
+			return holder_end(&h, -1);
 	} else if (what == TRUNC || what == PLAIN || what == COOP) {
 		/* H waits in read(2): nothing wakes it during the truncate */
 		if (truncate_timed(fd, fsize, &t->trunc) ||
-		    write(cmd[1], "x", 1) != 1)
-			goto out;
-	} else if (write(cmd[1], "d", 1) != 1) {
-		goto out;
+		    write(h.cmd[1], "x", 1) != 1)
+			return holder_end(&h, -1);
+	} else if (write(h.cmd[1], "d", 1) != 1) {
+		return holder_end(&h, -1);
 	}
-	if (read(st[0], &rep, sizeof(rep)) != sizeof(rep) || !rep.ok) {
+	if (read(h.st[0], &rep, sizeof(rep)) != sizeof(rep) || !rep.ok) {
 		diag("holder: %s failed (a command on the MR: %s; device fatal: %d)",
 		     what == DEREG ? "dereg" : "revoke",
 		     errno_name(rep.rereg_err), rep.fatal);
-		goto out;
+		return holder_end(&h, -1);
 	}
 	if (what == COOP)
 		t->dereg = rep.dereg_ns;
@@ -367,35 +425,27 @@ static int one(const char *path, int fd, size_t fsize, size_t size,
 		t->objects = rep.objects_ns;
 		t->teardown = rep.teardown_ns;
 	}
-	err = 0;
-out:
-	if (pfd >= 0)
-		close(pfd);
-	close(st[0]);
-	close(cmd[1]);
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
-	    WEXITSTATUS(status))
-		err = -1;
-	return err;
+	return holder_end(&h, 0);
 }
 
 /*
  * Many MRs: H registers @n MRs of one page each (page i of a file of @n
  * pages, under one breakable lease), says 'r', and then deregisters them
- * all (timed, @revoke false) or, revoked by an administrator's recall
- * meanwhile (@revoke), checks that its last MR went alone (EIO, no
+ * all (timed, DEREG) or, revoked by an administrator's recall meanwhile
+ * (REVOKE), checks that its last MR went alone (EIO, no
  * IBV_EVENT_DEVICE_FATAL) and deregisters the revoked MRs.
  */
-static void many_holder(const char *path, long n, bool revoke, int st,
+static void many_holder(const char *path, size_t n, enum what what, int st,
 			int cmd)
 {
+	bool revoke = what == REVOKE;
 	struct sigaction sa = { .sa_handler = on_sigio, .sa_flags = SA_RESTART };
 	struct report rep = { .ok = 1 };
 	struct verbs v = { 0 };
 	struct ibv_mr **mr;
 	uint64_t t0;
 	char *map, c;
-	long i;
+	size_t i;
 	int fd;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -405,7 +455,7 @@ static void many_holder(const char *path, long n, bool revoke, int st,
 	fd = open(path, O_RDWR);
 	if (!mr || fd < 0 || lease_set(fd, F_LAYOUT) ||
 	    verbs_open(&v, env_rxe())) {
-		diag("many: open, lease or rxe: %s", errno_name(errno));
+		diag("holder of MRs: open, lease or rxe: %s", errno_name(errno));
 		_exit(1);
 	}
 	map = file_map(fd, n * 4 * KiB);
@@ -438,68 +488,27 @@ static void many_holder(const char *path, long n, bool revoke, int st,
 
 /*
  * One repetition of many_holder() on @path: the deregistration of its @n
- * MRs, or the recall that revokes them (H stopped meanwhile), into *@ns.
+ * MRs, or the recall that revokes them, into *@ns.
  */
 static int many(const char *path, long n, bool revoke, int proc_fd,
 		double *ns)
 {
-	int st[2], cmd[2], status, pfd = -1, len, err = -1;
 	struct report rep = { 0 };
-	char c, line[32];
-	uint64_t t0;
-	pid_t pid;
+	struct holder_run h;
 
-	if (pipe(st) || pipe(cmd))
-		return -1;
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (!pid) {
-		close(st[0]);
-		close(cmd[1]);
-		many_holder(path, n, revoke, st[1], cmd[0]);
-	}
-	close(st[1]);
-	close(cmd[0]);
-	if (read(st[0], &c, 1) != 1 || c != 'r') {
-		diag("many: holder of %ld MRs did not get ready", n);
-		goto out;
-	}
-	if (revoke) {
-		pfd = open(path, O_PATH);
-		len = snprintf(line, sizeof(line), "revoke %d\n", pfd);
-		if (kill(pid, SIGSTOP) || waitpid(pid, &status, WUNTRACED) != pid)
-			goto out;
-		t0 = now_ns();
-		if (write(proc_fd, line, len) != len) {
-			diag("many: revoke: %s", errno_name(errno));
-			kill(pid, SIGCONT);
-			goto out;
-		}
-		*ns = now_ns() - t0;
-		if (kill(pid, SIGCONT))
-			goto out;
-	}
-	if (write(cmd[1], "x", 1) != 1 ||
-	    read(st[0], &rep, sizeof(rep)) != sizeof(rep) || !rep.ok) {
-		diag("many: %ld MRs, %s failed (a command on the last: %s; device fatal: %d)",
+	if (holder_start(&h, many_holder, path, n, revoke ? REVOKE : DEREG) ||
+	    (revoke && recall_timed(path, h.pid, proc_fd, ns)))
+		return holder_end(&h, -1);
+	if (write(h.cmd[1], "x", 1) != 1 ||
+	    read(h.st[0], &rep, sizeof(rep)) != sizeof(rep) || !rep.ok) {
+		diag("holder of %ld MRs: %s failed (a command on the last: %s; device fatal: %d)",
 		     n, revoke ? "revoke" : "dereg", errno_name(rep.rereg_err),
 		     rep.fatal);
-		goto out;
+		return holder_end(&h, -1);
 	}
 	if (!revoke)
 		*ns = rep.dereg_ns;
-	err = 0;
-out:
-	if (pfd >= 0)
-		close(pfd);
-	close(st[0]);
-	close(cmd[1]);
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
-	    WEXITSTATUS(status))
-		err = -1;
-	return err;
+	return holder_end(&h, 0);
 }
 
 /*
