@@ -38,7 +38,7 @@ static int by_addr(const void *a, const void *b)
 
 static int syms_load(const char *path)
 {
-	char line[512], type, name[256], mod[256];
+	char line[512], type, name[256], mod[256], full[520];
 	size_t cap = 0;
 	uint64_t addr;
 	FILE *f = fopen(path, "r");
@@ -58,10 +58,10 @@ static int syms_load(const char *path)
 			if (!syms)
 				abort();
 		}
-		if (n == 4)
-			strncat(strcat(name, " "), mod, sizeof(name) - strlen(name) - 2);
+		snprintf(full, sizeof(full), "%s%s%s", name, n == 4 ? " " : "",
+			 n == 4 ? mod : "");
 		syms[nsyms].addr = addr;
-		syms[nsyms++].name = strdup(name);
+		syms[nsyms++].name = strdup(full);
 	}
 	fclose(f);
 	qsort(syms, nsyms, sizeof(*syms), by_addr);
